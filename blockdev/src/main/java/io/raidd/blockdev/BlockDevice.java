@@ -1,0 +1,79 @@
+package io.raidd.blockdev;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * A fixed-size array of bytes with positional I/O: an image file, a raw Linux block device, memory,
+ * or a whole RAID volume.
+ *
+ * <p>Contract:
+ *
+ * <ul>
+ *   <li>Offsets and lengths are in bytes and need not be aligned to {@link
+ *       #logicalBlockSizeBytes()}; implementations that need alignment handle it internally.
+ *   <li>{@link #read} fills exactly {@code dst.remaining()} bytes and {@link #write} writes exactly
+ *       {@code src.remaining()} bytes, advancing the buffer's position; heap and direct buffers are
+ *       both accepted. A range that does not lie inside {@code [0, sizeBytes())} is rejected with
+ *       {@link IllegalArgumentException} before any I/O.
+ *   <li>Every method is safe to call from many threads at once; concurrent operations on
+ *       overlapping ranges have no defined order between them.
+ *   <li>{@link #flush} returns once every write that completed before the call is durable
+ *       (fdatasync semantics).
+ *   <li>{@link #discard} is a hint: the range's contents are undefined afterwards until rewritten.
+ *       {@link #writeZeroes} guarantees the range reads back as zeroes.
+ * </ul>
+ */
+public interface BlockDevice extends AutoCloseable {
+
+    /** Size in bytes; fixed for the life of the object. */
+    long sizeBytes();
+
+    /** The smallest unit the device reads and writes natively (512 or 4096). */
+    int logicalBlockSizeBytes();
+
+    /** True when writes, discards and write-zeroes are refused. */
+    default boolean isReadOnly() {
+        return false;
+    }
+
+    void read(long offsetBytes, ByteBuffer dst) throws IOException;
+
+    void write(long offsetBytes, ByteBuffer src) throws IOException;
+
+    /**
+     * Writes and returns only once this write is durable ("force unit access"). The default makes the
+     * whole device durable; devices that can do less should.
+     */
+    default void writeDurable(long offsetBytes, ByteBuffer src) throws IOException {
+        write(offsetBytes, src);
+        flush();
+    }
+
+    void flush() throws IOException;
+
+    void discard(long offsetBytes, long lengthBytes) throws IOException;
+
+    void writeZeroes(long offsetBytes, long lengthBytes) throws IOException;
+
+    /**
+     * Describes how {@code [offsetBytes, offsetBytes + lengthBytes)} is stored, as consecutive
+     * extents starting at {@code offsetBytes}. The default says "allocated data", which is always
+     * safe. The result may stop before the end of the range; the caller asks again from there.
+     */
+    default java.util.List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
+        checkRange(offsetBytes, lengthBytes);
+        return java.util.List.of(new Extent(offsetBytes, lengthBytes, false, false));
+    }
+
+    @Override
+    void close() throws IOException;
+
+    /** Throws {@link IllegalArgumentException} unless the range lies inside the device. */
+    default void checkRange(long offsetBytes, long lengthBytes) {
+        if (offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes() - lengthBytes) {
+            throw new IllegalArgumentException(
+                    "range [" + offsetBytes + ", +" + lengthBytes + ") outside device of " + sizeBytes() + " bytes");
+        }
+    }
+}
