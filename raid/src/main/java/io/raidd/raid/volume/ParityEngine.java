@@ -4,6 +4,7 @@ import io.raidd.blockdev.Extent;
 import io.raidd.raid.layout.ParityLayout;
 import io.raidd.raid.parity.GaloisField;
 import io.raidd.raid.parity.ParityKernel;
+import io.raidd.raid.parity.Raid6Recovery;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
@@ -32,6 +33,7 @@ final class ParityEngine implements VolumeEngine {
   private final long stripes;
   private final MemberSet members;
   private final ParityKernel kernel;
+  private final Raid6Recovery recovery;
   private final StripeLocks locks = new StripeLocks();
   private final ByteBuffer zeroChunk;
 
@@ -45,6 +47,7 @@ final class ParityEngine implements VolumeEngine {
     this.stripes = memberUsedBytes / chunkBytes;
     this.members = members;
     this.kernel = kernel;
+    this.recovery = new Raid6Recovery(kernel);
     this.zeroChunk = ByteBuffer.allocateDirect(chunkBytes).asReadOnlyBuffer();
   }
 
@@ -246,11 +249,11 @@ final class ParityEngine implements VolumeEngine {
   private void writeFull(StripeWrite w) throws IOException {
     int len = w.hullBytes();
     byte[][] blocks = Scratch.get().blocks(n, len);
-    byte[][] syn = syndromeView(w.stripe, blocks);
+    byte[][] syn = syndromeView(w.stripe, blocks, len);
     for (int i = 0; i < k; i++) {
       w.copyInto(w.byDataIndex[i], blocks[layout.dataDisk(w.stripe, i)]);
     }
-    computeParity(w.stripe, blocks, syn, len);
+    computeParity(w.stripe, syn, len);
     IoBatch batch = new IoBatch();
     issueDataWrites(w, batch);
     issueParityWrites(w.stripe, w.lo, len, blocks, batch);
@@ -341,7 +344,7 @@ final class ParityEngine implements VolumeEngine {
         w.copyInto(p, blocks[layout.dataDisk(w.stripe, i)]);
       }
     }
-    computeParity(w.stripe, blocks, syndromeView(w.stripe, blocks), len);
+    computeParity(w.stripe, syndromeView(w.stripe, blocks, len), len);
     IoBatch writes = new IoBatch();
     issueDataWrites(w, writes);
     issueParityWrites(w.stripe, w.lo, len, blocks, writes);
@@ -363,7 +366,7 @@ final class ParityEngine implements VolumeEngine {
         w.copyInto(p, st.blocks[layout.dataDisk(w.stripe, i)]);
       }
     }
-    computeParity(w.stripe, st.blocks, st.syn, len);
+    computeParity(w.stripe, st.syn, len);
     IoBatch writes = new IoBatch();
     for (int i = 0; i < k; i++) {
       int d = layout.dataDisk(w.stripe, i);
@@ -419,22 +422,26 @@ final class ParityEngine implements VolumeEngine {
     return op.member.slot();
   }
 
-  private void computeParity(long stripe, byte[][] blocks, byte[][] syn, int len) {
-    byte[] p = blocks[layout.pDisk(stripe)];
-    int qDisk = layout.qDisk(stripe);
-    if (qDisk >= 0) {
-      kernel.pq(syn, k, p, blocks[qDisk], 0, len);
+  private void computeParity(long stripe, byte[][] syn, int len) {
+    if (parityCount == 2) {
+      kernel.pq(syn, k, syn[k], syn[k + 1], 0, len);
     } else {
-      kernel.p(syn, k, p, 0, len);
+      kernel.p(syn, k, syn[k], 0, len);
     }
   }
 
-  /** Data blocks of {@code stripe} in syndrome order, as views of the per-member blocks. */
-  private byte[][] syndromeView(long stripe, byte[][] blocks) {
-    byte[][] syn = new byte[k][];
+  /**
+   * The stripe in {@link Raid6Recovery}'s order, as views of the per-member blocks: data in
+   * syndrome order, then P, then Q (for RAID-4/5 a scratch block nothing reads).
+   */
+  private byte[][] syndromeView(long stripe, byte[][] blocks, int len) {
+    byte[][] syn = new byte[k + 2][];
     for (int i = 0; i < k; i++) {
       syn[layout.syndromeIndex(stripe, i)] = blocks[layout.dataDisk(stripe, i)];
     }
+    syn[k] = blocks[layout.pDisk(stripe)];
+    int qDisk = layout.qDisk(stripe);
+    syn[k + 1] = qDisk >= 0 ? blocks[qDisk] : Scratch.get().spareB(len);
     return syn;
   }
 
@@ -452,8 +459,7 @@ final class ParityEngine implements VolumeEngine {
 
   /**
    * Reads {@code [lo, hi)} of {@code stripe} from every usable member except {@code suspect}, then
-   * regenerates the data blocks that could not be read. Parity blocks of unreadable parity members
-   * are left stale. Caller holds the stripe lock.
+   * regenerates the blocks that could not be read. Caller holds the stripe lock.
    */
   private Stripe load(long stripe, int lo, int hi, int suspect) throws IOException {
     Stripe st = new Stripe();
@@ -462,7 +468,7 @@ final class ParityEngine implements VolumeEngine {
     st.len = hi - lo;
     Scratch scratch = Scratch.get();
     st.blocks = scratch.blocks(n, st.len);
-    st.syn = syndromeView(stripe, st.blocks);
+    st.syn = syndromeView(stripe, st.blocks, st.len);
     st.unreadable = new boolean[n];
     boolean[] loaded = new boolean[n];
     for (int d = 0; d < n; d++) {
@@ -495,44 +501,30 @@ final class ParityEngine implements VolumeEngine {
     return st;
   }
 
+  /** Rebuilds the unreadable blocks of a loaded stripe (data, and parity for the repair). */
   private void regenerateData(Stripe st) throws IOException {
-    int a = -1;
-    int b = -1;
+    int lostA = -1;
+    int lostB = -1;
     int lost = 0;
-    for (int i = 0; i < k; i++) {
-      if (st.unreadable[layout.dataDisk(st.stripe, i)]) {
-        int z = layout.syndromeIndex(st.stripe, i);
+    for (int i = 0; i < k + parityCount; i++) {
+      int disk = i < k ? layout.dataDisk(st.stripe, i) : i == k ? layout.pDisk(st.stripe) : layout.qDisk(st.stripe);
+      if (st.unreadable[disk]) {
+        int index = i < k ? layout.syndromeIndex(st.stripe, i) : i;
         lost++;
-        if (a < 0 || z < a) {
-          b = a;
-          a = z;
+        if (lostA < 0) {
+          lostA = index;
         } else {
-          b = z;
+          lostB = index;
         }
       }
     }
-    if (a >= 0 && b >= 0 && b < a) {
-      int t = a;
-      a = b;
-      b = t;
-    }
-    if (lost == 0) {
-      return;
-    }
-    int pDisk = layout.pDisk(st.stripe);
-    int qDisk = layout.qDisk(st.stripe);
-    boolean pOk = !st.unreadable[pDisk];
-    boolean qOk = qDisk >= 0 && !st.unreadable[qDisk];
-    Scratch scratch = Scratch.get();
-    if (lost == 1 && pOk) {
-      StripeMath.dataFromP(kernel, st.syn, k, a, st.blocks[pDisk], st.len);
-    } else if (lost == 1 && qOk) {
-      StripeMath.dataFromQ(kernel, st.syn, k, a, st.blocks[qDisk], st.len, scratch.spareA(st.len), scratch.spareB(st.len));
-    } else if (lost == 2 && pOk && qOk) {
-      StripeMath.twoData(
-          kernel, st.syn, k, a, b, st.blocks[pDisk], st.blocks[qDisk], st.len, scratch.spareA(st.len), scratch.spareB(st.len));
-    } else {
+    if (lost > parityCount) {
       throw new IOException("array " + arrayName + ": stripe " + st.stripe + " cannot be reconstructed: " + describeUnreadable(st));
+    }
+    if (lost == 1) {
+      recovery.recover(st.syn, k, lostA, 0, st.len);
+    } else if (lost == 2) {
+      recovery.recover(st.syn, k, lostA, lostB, 0, st.len);
     }
   }
 
@@ -558,11 +550,6 @@ final class ParityEngine implements VolumeEngine {
     }
     if (!any) {
       return;
-    }
-    int pDisk = layout.pDisk(st.stripe);
-    int qDisk = layout.qDisk(st.stripe);
-    if (st.unreadable[pDisk] || (qDisk >= 0 && st.unreadable[qDisk])) {
-      computeParity(st.stripe, st.blocks, st.syn, st.len);
     }
     IoBatch writes = new IoBatch();
     for (int d = 0; d < n; d++) {
