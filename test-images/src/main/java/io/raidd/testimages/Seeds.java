@@ -7,12 +7,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * a failing run can be repeated.
  */
 public final class Seeds {
-  private Seeds() {}
+    private Seeds() {}
 
-  public static long seed(String testName) {
-    String fixed = System.getProperty("raidd.seed");
-    long seed = fixed != null ? Long.parseLong(fixed) : ThreadLocalRandom.current().nextLong();
-    System.out.println(testName + ": seed=" + seed + " (repeat with -Draidd.seed=" + seed + ")");
-    return seed;
-  }
+    public static long seed(String testName) {
+        String fixed = System.getProperty("raidd.seed");
+        long seed = fixed != null
+                ? Long.parseLong(fixed)
+                : ThreadLocalRandom.current().nextLong();
+        System.out.println(testName + ": seed=" + seed + " (repeat with -Draidd.seed=" + seed + ")");
+        return seed;
+    }
 }

@@ -9,11 +9,12 @@ import java.util.Optional;
 
 /**
  * Chooses the parity kernel for this JVM. The Vector API kernel wins whenever it can run compiled
- * (measured 8-15x the SWAR kernel's P+Q on 128- to 512-bit vectors, bench/README.md), so the
- * choice is made from capabilities rather than from a startup timing race, which would mostly time
- * the interpreter: the vector kernel is used when {@code jdk.incubator.vector} is in the boot
- * layer, the preferred vector holds at least 16 bytes and C2 is available; otherwise the SWAR
- * kernel. {@code -Draidd.parity.kernel=reference|swar|vector} forces one.
+ * (P+Q measured at 3x the SWAR kernel with 128-bit vectors and 7-12x with 256/512-bit ones,
+ * bench/README.md), while interpreted or C1-compiled it is far slower than SWAR. So the choice is
+ * made from capabilities rather than from a startup timing race, which would mostly time the
+ * interpreter: the vector kernel is used when {@code jdk.incubator.vector} is in the boot layer,
+ * the preferred vector holds at least 16 bytes and C2 is available; otherwise the SWAR kernel.
+ * {@code -Draidd.parity.kernel=reference|swar|vector} forces one.
  *
  * <p>The vector kernel is loaded by name, never linked from here, so this class works on a JVM
  * started without {@code --add-modules=jdk.incubator.vector}.

@@ -4,6 +4,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.XOR;
 
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,12 +17,13 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>This class links against {@code jdk.incubator.vector}; {@link ParityKernels} loads it
  * reflectively and only when that module is in the boot layer.
  *
- * <p>Choices, measured with JMH on JDK 17 and 25 (see bench/README.md): multiply-by-{02} is
- * add-to-self plus an XOR of 0x1d under a sign mask (the byte-shift and arithmetic-shift forms are
- * half as fast because x86 has no byte shifts); a constant multiply is two 16-entry nibble lookups
- * with {@code selectFrom} (compiles to a byte permute; twice as fast on JDK 25 as {@code
- * rearrange(toShuffle())}), the high nibble extracted with a 16-bit shift since the lanes are
- * masked afterwards anyway.
+ * <p>Choices, measured with JMH on JDK 17 and 25 (GfMultiplyOptionsBenchmark, bench/README.md):
+ * multiply-by-{02} is add-to-self plus an XOR with a 0x1d-or-0 vector blended under the sign mask
+ * (the arithmetic-shift and SWAR-multiply forms run at a third to half the speed: x86 has no byte
+ * shifts); a constant multiply is two 16-entry nibble lookups with {@code selectFrom}, as fast as
+ * {@code rearrange(toShuffle())} on JDK 17 and twice as fast on JDK 25, the high nibble extracted
+ * with a 16-bit shift because the JIT's emulated byte shift is slower. The Vector API has no
+ * operation that reaches GFNI's affine instruction, so GFNI is not used.
  */
 public final class VectorKernel implements ParityKernel {
 
@@ -39,6 +41,15 @@ public final class VectorKernel implements ParityKernel {
      * per-128-bit-lane.
      */
     private static final byte[] NIBBLE_VECTORS = nibbleVectors();
+
+    /**
+     * Stands in for a {@code null} (all-zero) block: the kernels pick the array and index as
+     * scalars and always load. Branching around the vector load instead makes C2 box the vectors
+     * where the paths merge (measured: 786 KB allocated per 512 KiB pq with nulls on JDK 17).
+     */
+    private static final byte[] ZEROS = new byte[2 * LANES];
+
+    private static final ByteVector ZERO = ByteVector.zero(SPECIES);
 
     public VectorKernel() {
         if (!isSupported()) {
@@ -63,7 +74,7 @@ public final class VectorKernel implements ParityKernel {
 
     private static ByteVector x2(ByteVector v) {
         final VectorMask<Byte> carry = v.compare(LT, (byte) 0);
-        return v.add(v).lanewise(XOR, REDUCTION, carry);
+        return v.add(v).lanewise(XOR, ZERO.blend(REDUCTION, carry));
     }
 
     private static ByteVector mul(ByteVector v, ByteVector lowTable, ByteVector highTable) {
@@ -105,29 +116,34 @@ public final class VectorKernel implements ParityKernel {
 
     @Override
     public void p(byte[][] data, int count, byte[] p, int offset, int length) {
+        if (count == 0) {
+            Arrays.fill(p, offset, offset + length, (byte) 0);
+            return;
+        }
         final int end = offset + length;
-        final ByteVector zero = ByteVector.zero(SPECIES);
         int i = offset;
         for (; i <= end - 2 * LANES; i += 2 * LANES) {
-            ByteVector p0 = zero;
-            ByteVector p1 = zero;
-            for (int z = 0; z < count; z++) {
+            final byte[] first = data[0];
+            final byte[] firstArray = first != null ? first : ZEROS;
+            final int firstIndex = first != null ? i : 0;
+            ByteVector p0 = ByteVector.fromArray(SPECIES, firstArray, firstIndex);
+            ByteVector p1 = ByteVector.fromArray(SPECIES, firstArray, firstIndex + LANES);
+            for (int z = 1; z < count; z++) {
                 final byte[] src = data[z];
-                if (src != null) {
-                    p0 = p0.lanewise(XOR, ByteVector.fromArray(SPECIES, src, i));
-                    p1 = p1.lanewise(XOR, ByteVector.fromArray(SPECIES, src, i + LANES));
-                }
+                final byte[] array = src != null ? src : ZEROS;
+                final int index = src != null ? i : 0;
+                p0 = p0.lanewise(XOR, ByteVector.fromArray(SPECIES, array, index));
+                p1 = p1.lanewise(XOR, ByteVector.fromArray(SPECIES, array, index + LANES));
             }
             p0.intoArray(p, i);
             p1.intoArray(p, i + LANES);
         }
         for (; i <= end - LANES; i += LANES) {
-            ByteVector p0 = zero;
-            for (int z = 0; z < count; z++) {
+            final byte[] first = data[0];
+            ByteVector p0 = ByteVector.fromArray(SPECIES, first != null ? first : ZEROS, first != null ? i : 0);
+            for (int z = 1; z < count; z++) {
                 final byte[] src = data[z];
-                if (src != null) {
-                    p0 = p0.lanewise(XOR, ByteVector.fromArray(SPECIES, src, i));
-                }
+                p0 = p0.lanewise(XOR, ByteVector.fromArray(SPECIES, src != null ? src : ZEROS, src != null ? i : 0));
             }
             p0.intoArray(p, i);
         }
@@ -145,27 +161,33 @@ public final class VectorKernel implements ParityKernel {
 
     @Override
     public void pq(byte[][] data, int count, byte[] p, byte[] q, int offset, int length) {
+        if (count == 0) {
+            Arrays.fill(p, offset, offset + length, (byte) 0);
+            Arrays.fill(q, offset, offset + length, (byte) 0);
+            return;
+        }
         final int end = offset + length;
-        final ByteVector zero = ByteVector.zero(SPECIES);
+        final int top = count - 1;
         int i = offset;
         // Two vectors per step: each Horner chain is serial, two keep the vector units busy.
         for (; i <= end - 2 * LANES; i += 2 * LANES) {
-            ByteVector p0 = zero;
-            ByteVector p1 = zero;
-            ByteVector q0 = zero;
-            ByteVector q1 = zero;
-            for (int z = count - 1; z >= 0; z--) {
-                q0 = x2(q0);
-                q1 = x2(q1);
+            final byte[] first = data[top];
+            final byte[] firstArray = first != null ? first : ZEROS;
+            final int firstIndex = first != null ? i : 0;
+            ByteVector p0 = ByteVector.fromArray(SPECIES, firstArray, firstIndex);
+            ByteVector p1 = ByteVector.fromArray(SPECIES, firstArray, firstIndex + LANES);
+            ByteVector q0 = p0;
+            ByteVector q1 = p1;
+            for (int z = top - 1; z >= 0; z--) {
                 final byte[] src = data[z];
-                if (src != null) {
-                    final ByteVector d0 = ByteVector.fromArray(SPECIES, src, i);
-                    final ByteVector d1 = ByteVector.fromArray(SPECIES, src, i + LANES);
-                    p0 = p0.lanewise(XOR, d0);
-                    p1 = p1.lanewise(XOR, d1);
-                    q0 = q0.lanewise(XOR, d0);
-                    q1 = q1.lanewise(XOR, d1);
-                }
+                final byte[] array = src != null ? src : ZEROS;
+                final int index = src != null ? i : 0;
+                final ByteVector d0 = ByteVector.fromArray(SPECIES, array, index);
+                final ByteVector d1 = ByteVector.fromArray(SPECIES, array, index + LANES);
+                p0 = p0.lanewise(XOR, d0);
+                p1 = p1.lanewise(XOR, d1);
+                q0 = x2(q0).lanewise(XOR, d0);
+                q1 = x2(q1).lanewise(XOR, d1);
             }
             p0.intoArray(p, i);
             p1.intoArray(p, i + LANES);
@@ -173,16 +195,14 @@ public final class VectorKernel implements ParityKernel {
             q1.intoArray(q, i + LANES);
         }
         for (; i <= end - LANES; i += LANES) {
-            ByteVector p0 = zero;
-            ByteVector q0 = zero;
-            for (int z = count - 1; z >= 0; z--) {
-                q0 = x2(q0);
+            final byte[] first = data[top];
+            ByteVector p0 = ByteVector.fromArray(SPECIES, first != null ? first : ZEROS, first != null ? i : 0);
+            ByteVector q0 = p0;
+            for (int z = top - 1; z >= 0; z--) {
                 final byte[] src = data[z];
-                if (src != null) {
-                    final ByteVector d0 = ByteVector.fromArray(SPECIES, src, i);
-                    p0 = p0.lanewise(XOR, d0);
-                    q0 = q0.lanewise(XOR, d0);
-                }
+                final ByteVector d0 = ByteVector.fromArray(SPECIES, src != null ? src : ZEROS, src != null ? i : 0);
+                p0 = p0.lanewise(XOR, d0);
+                q0 = x2(q0).lanewise(XOR, d0);
             }
             p0.intoArray(p, i);
             q0.intoArray(q, i);
@@ -190,7 +210,7 @@ public final class VectorKernel implements ParityKernel {
         for (; i < end; i++) {
             int wp = 0;
             int wq = 0;
-            for (int z = count - 1; z >= 0; z--) {
+            for (int z = top; z >= 0; z--) {
                 wq = GaloisField.x2(wq);
                 final byte[] src = data[z];
                 if (src != null) {
@@ -240,29 +260,44 @@ public final class VectorKernel implements ParityKernel {
     @Override
     public void recoverTwoData(
             int pCoefficient, int qCoefficient, byte[] p, byte[] q, byte[] da, byte[] db, int offset, int length) {
-        final ByteVector pLow = lowTable(pCoefficient);
-        final ByteVector pHigh = highTable(pCoefficient);
-        final ByteVector qLow = lowTable(qCoefficient);
-        final ByteVector qHigh = highTable(qCoefficient);
-        final int end = offset + length;
-        int i = offset;
-        for (; i <= end - LANES; i += LANES) {
-            final ByteVector px =
-                    ByteVector.fromArray(SPECIES, p, i).lanewise(XOR, ByteVector.fromArray(SPECIES, da, i));
-            final ByteVector qx =
-                    ByteVector.fromArray(SPECIES, q, i).lanewise(XOR, ByteVector.fromArray(SPECIES, db, i));
-            final ByteVector b = mul(px, pLow, pHigh).lanewise(XOR, mul(qx, qLow, qHigh));
-            b.intoArray(db, i);
-            b.lanewise(XOR, px).intoArray(da, i);
-        }
+        // Two passes of one constant each: with all four tables live in one loop JDK 17's C2 boxed
+        // them (384 B per call, 7.2 vs 8.6 GB/s here); JDK 25 runs the single loop ~20% faster,
+        // but allocating nothing on both JDKs matters more.
+        final int vectorEnd = offset + (length - length % LANES);
+        scaleDelta(qCoefficient, q, db, offset, vectorEnd);
+        combine(pCoefficient, p, da, db, offset, vectorEnd);
         final byte[] table = GaloisField.MUL;
         final int pRow = (pCoefficient & 0xff) << 8;
         final int qRow = (qCoefficient & 0xff) << 8;
-        for (; i < end; i++) {
+        for (int i = vectorEnd; i < offset + length; i++) {
             final int px = (p[i] ^ da[i]) & 0xff;
             final int b = table[pRow | px] ^ table[qRow | (q[i] ^ db[i]) & 0xff];
             db[i] = (byte) b;
             da[i] = (byte) (b ^ px);
+        }
+    }
+
+    /** {@code db = c * (q ^ db)} over whole vectors. */
+    private static void scaleDelta(int coefficient, byte[] q, byte[] db, int from, int to) {
+        final ByteVector low = lowTable(coefficient);
+        final ByteVector high = highTable(coefficient);
+        for (int i = from; i < to; i += LANES) {
+            final ByteVector qx =
+                    ByteVector.fromArray(SPECIES, q, i).lanewise(XOR, ByteVector.fromArray(SPECIES, db, i));
+            mul(qx, low, high).intoArray(db, i);
+        }
+    }
+
+    /** {@code px = p ^ da; db ^= c * px; da = db ^ px} over whole vectors. */
+    private static void combine(int coefficient, byte[] p, byte[] da, byte[] db, int from, int to) {
+        final ByteVector low = lowTable(coefficient);
+        final ByteVector high = highTable(coefficient);
+        for (int i = from; i < to; i += LANES) {
+            final ByteVector px =
+                    ByteVector.fromArray(SPECIES, p, i).lanewise(XOR, ByteVector.fromArray(SPECIES, da, i));
+            final ByteVector b = mul(px, low, high).lanewise(XOR, ByteVector.fromArray(SPECIES, db, i));
+            b.intoArray(db, i);
+            b.lanewise(XOR, px).intoArray(da, i);
         }
     }
 

@@ -109,6 +109,11 @@ class ParityKernelTest {
         Arrays.fill(p, (byte) 7);
         kernel.p(new byte[0][], 0, p, 0, 300);
         assertArrayEquals(new byte[300], p, "P of no blocks");
+        Arrays.fill(p, (byte) 7);
+        Arrays.fill(q, (byte) 7);
+        kernel.pq(new byte[0][], 0, p, q, 0, 300);
+        assertArrayEquals(new byte[300], p, "P of no blocks");
+        assertArrayEquals(new byte[300], q, "Q of no blocks");
         kernel.pq(new byte[1][], 1, p, q, 10, 0);
         assertArrayEquals(new byte[300], p, "zero length writes nothing");
     }
