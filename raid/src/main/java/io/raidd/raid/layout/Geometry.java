@@ -1,20 +1,72 @@
 package io.raidd.raid.layout;
 
+import java.util.Locale;
+
 /**
  * The shape of an array as md describes it: level, layout, chunk size, member count and how many
  * bytes of each member hold data. Built once, validated, immutable.
  *
- * <p>Exactly one of {@link #parityLayout()} and {@link #mirrorLayout()} is non-null: RAID-4/5/6 use
- * the parity layout, RAID-0/1/10 the mirror layout.
+ * <p>Exactly one of {@link #parityLayout()} and {@link #mirrorLayout()} is non-null: RAID-4/5/6
+ * use the parity layout, RAID-0/1/10 the mirror layout.
  */
 public final class Geometry {
+    /** md's RAID-5/6 layout numbers (mdadm.h ALGORITHM_*). */
+    public static final int LEFT_ASYMMETRIC = 0;
+
+    public static final int RIGHT_ASYMMETRIC = 1;
+    public static final int LEFT_SYMMETRIC = 2;
+    public static final int RIGHT_SYMMETRIC = 3;
+    public static final int PARITY_FIRST = 4;
+    public static final int PARITY_LAST = 5;
+
+    /** RAID-10 layout word: near copies in bits 0-7, far copies in bits 8-15, offset in bit 16. */
+    public static final int RAID10_NEAR2 = 0x102;
+
+    /** The unit RAID-1 volumes are split into for I/O; md's RAID-1 has no chunk. */
+    public static final int RAID1_SPLIT_BYTES = 64 * 1024;
+
+    private static final String[] PARITY_LAYOUT_NAMES = {
+        "left-asymmetric", "right-asymmetric", "left-symmetric", "right-symmetric", "parity-first", "parity-last"
+    };
+    private static final String[] PARITY_LAYOUT_SHORT = {"la", "ra", "ls", "rs", "parity-first", "parity-last"};
+
+    private final int level;
+    private final int layoutCode;
+    private final int chunkBytes;
+    private final int raidDisks;
+    private final long memberUsedBytes;
+    private final long volumeSizeBytes;
+    private final int tolerableFailures;
+    private final ParityLayout parityLayout;
+    private final MirrorLayout mirrorLayout;
+
+    private Geometry(
+            int level,
+            int layoutCode,
+            int chunkBytes,
+            int raidDisks,
+            long memberUsedBytes,
+            long volumeSizeBytes,
+            int tolerableFailures,
+            ParityLayout parityLayout,
+            MirrorLayout mirrorLayout) {
+        this.level = level;
+        this.layoutCode = layoutCode;
+        this.chunkBytes = chunkBytes;
+        this.raidDisks = raidDisks;
+        this.memberUsedBytes = memberUsedBytes;
+        this.volumeSizeBytes = volumeSizeBytes;
+        this.tolerableFailures = tolerableFailures;
+        this.parityLayout = parityLayout;
+        this.mirrorLayout = mirrorLayout;
+    }
 
     /**
      * Validates and builds a geometry.
      *
      * @param level md level: 0, 1, 4, 5, 6 or 10
      * @param layoutCode md's layout number (RAID-5/6: 0..5; RAID-10: md's 0x0102-style encoding;
-     *     RAID-0/1: 0)
+     *     RAID-0/1/4: 0)
      * @param chunkBytes a power of two, at least 4096 (ignored for RAID-1)
      * @param raidDisks member count
      * @param componentBytes usable data bytes per member (md's data_size); rounded down to what the
@@ -22,62 +74,241 @@ public final class Geometry {
      * @throws IllegalArgumentException with a one-line reason when the combination is invalid
      */
     public static Geometry of(int level, int layoutCode, int chunkBytes, int raidDisks, long componentBytes) {
-        throw new UnsupportedOperationException("pending");
+        int minDisks = minimumMembers(level, layoutCode);
+        if (raidDisks < minDisks) {
+            throw new IllegalArgumentException(
+                    "RAID-" + level + " needs at least " + minDisks + " members, got " + raidDisks);
+        }
+        if (raidDisks > 256) {
+            throw new IllegalArgumentException("at most 256 members are supported, got " + raidDisks);
+        }
+        if (level == 1) {
+            chunkBytes = RAID1_SPLIT_BYTES;
+        } else if (chunkBytes < 4096 || Integer.bitCount(chunkBytes) != 1) {
+            throw new IllegalArgumentException(
+                    "chunk size must be a power of two of at least 4 KiB, got " + chunkBytes + " bytes");
+        }
+        return switch (level) {
+            case 0 -> {
+                requireLayout(level, layoutCode, layoutCode == 0);
+                long used = roundDown(componentBytes, chunkBytes);
+                yield new Geometry(
+                        0, 0, chunkBytes, raidDisks, used, used * raidDisks, 0, null, new MdMirrorLayout(raidDisks, 1));
+            }
+            case 1 -> {
+                requireLayout(level, layoutCode, layoutCode == 0);
+                long used = roundDown(componentBytes, 4096);
+                yield new Geometry(
+                        1,
+                        0,
+                        chunkBytes,
+                        raidDisks,
+                        used,
+                        used,
+                        raidDisks - 1,
+                        null,
+                        new MdMirrorLayout(raidDisks, raidDisks));
+            }
+            case 4, 5, 6 -> {
+                if (level == 4) {
+                    requireLayout(level, layoutCode, layoutCode == 0 || layoutCode == PARITY_LAST);
+                    layoutCode = 0;
+                } else {
+                    requireLayout(level, layoutCode, layoutCode >= LEFT_ASYMMETRIC && layoutCode <= PARITY_LAST);
+                }
+                int parity = level == 6 ? 2 : 1;
+                long used = roundDown(componentBytes, chunkBytes);
+                yield new Geometry(
+                        level,
+                        layoutCode,
+                        chunkBytes,
+                        raidDisks,
+                        used,
+                        used * (raidDisks - parity),
+                        parity,
+                        new MdParityLayout(level, layoutCode, raidDisks),
+                        null);
+            }
+            case 10 -> {
+                int near = layoutCode & 0xff;
+                long chunksPerMember = componentBytes / chunkBytes;
+                long volumeChunks = chunksPerMember * raidDisks / near;
+                yield new Geometry(
+                        10,
+                        layoutCode,
+                        chunkBytes,
+                        raidDisks,
+                        chunksPerMember * chunkBytes,
+                        volumeChunks * chunkBytes,
+                        near - 1,
+                        null,
+                        new MdMirrorLayout(raidDisks, near));
+            }
+            default ->
+                throw new IllegalArgumentException(
+                        "unsupported RAID level " + level + " (supported: 0, 1, 4, 5, 6, 10)");
+        };
+    }
+
+    private static int minimumMembers(int level, int layoutCode) {
+        return switch (level) {
+            case 0, 1, 4, 5 -> 2;
+            case 6 -> 4;
+            case 10 -> {
+                int near = layoutCode & 0xff;
+                int far = (layoutCode >> 8) & 0xff;
+                if (far != 1 || (layoutCode >>> 16) != 0) {
+                    throw new IllegalArgumentException("RAID-10 layout " + layoutName(10, layoutCode)
+                            + " is not supported: only near layouts (n2, n3, ...)");
+                }
+                if (near < 2) {
+                    throw new IllegalArgumentException("RAID-10 needs at least 2 near copies, layout says " + near);
+                }
+                yield near;
+            }
+            default ->
+                throw new IllegalArgumentException(
+                        "unsupported RAID level " + level + " (supported: 0, 1, 4, 5, 6, 10)");
+        };
+    }
+
+    private static void requireLayout(int level, int layoutCode, boolean valid) {
+        if (!valid) {
+            throw new IllegalArgumentException("layout " + layoutCode + " is not valid for RAID-" + level
+                    + (level == 5 || level == 6 ? " (DDF and RAID-6 '-6' layouts are not supported)" : ""));
+        }
+    }
+
+    private static long roundDown(long value, long unit) {
+        return value / unit * unit;
     }
 
     /** md's default layout for a level (left-symmetric for 5/6, near=2 for 10, 0 otherwise). */
     public static int defaultLayout(int level) {
-        throw new UnsupportedOperationException("pending");
+        return switch (level) {
+            case 5, 6 -> LEFT_SYMMETRIC;
+            case 10 -> RAID10_NEAR2;
+            default -> 0;
+        };
     }
 
-    /** Parses md's layout names ("left-symmetric", "ls", "n2", "f2", "o2", ...) for a level. */
+    /** Parses md's layout names ("left-symmetric", "ls", "n2", "near=2", ...) for a level. */
     public static int parseLayout(int level, String name) {
-        throw new UnsupportedOperationException("pending");
+        String s = name.trim().toLowerCase(Locale.ROOT);
+        if (level == 5 || level == 6) {
+            for (int i = 0; i < PARITY_LAYOUT_NAMES.length; i++) {
+                if (s.equals(PARITY_LAYOUT_NAMES[i]) || s.equals(PARITY_LAYOUT_SHORT[i])) {
+                    return i;
+                }
+            }
+            if (s.equals("default")) {
+                return LEFT_SYMMETRIC;
+            }
+        } else if (level == 10) {
+            String digits = s.startsWith("near=") ? s.substring(5) : s.startsWith("n") ? s.substring(1) : null;
+            if (digits != null) {
+                try {
+                    int copies = Integer.parseInt(digits);
+                    if (copies >= 2 && copies <= 255) {
+                        return 0x100 | copies;
+                    }
+                } catch (NumberFormatException e) {
+                    // fall through to the error below
+                }
+            }
+            if (s.startsWith("f") || s.startsWith("o")) {
+                throw new IllegalArgumentException(
+                        "RAID-10 layout '" + name + "' is not supported: only near layouts (n2, n3, ...)");
+            }
+        } else if (s.equals("default") || s.isEmpty()) {
+            return 0;
+        }
+        throw new IllegalArgumentException(
+                "unknown layout '" + name + "' for RAID-" + level + " (" + layoutChoices(level) + ")");
+    }
+
+    private static String layoutChoices(int level) {
+        return switch (level) {
+            case 5, 6 -> String.join(", ", PARITY_LAYOUT_NAMES);
+            case 10 -> "n2, n3, ...";
+            default -> "RAID-" + level + " has no layouts";
+        };
     }
 
     /** md's name for a layout, as mdadm --examine prints it. */
     public static String layoutName(int level, int layoutCode) {
-        throw new UnsupportedOperationException("pending");
+        if ((level == 5 || level == 6) && layoutCode >= 0 && layoutCode < PARITY_LAYOUT_NAMES.length) {
+            return PARITY_LAYOUT_NAMES[layoutCode];
+        }
+        if (level == 10) {
+            int near = layoutCode & 0xff;
+            int far = (layoutCode >> 8) & 0xff;
+            boolean offset = (layoutCode & 0x10000) != 0;
+            StringBuilder sb = new StringBuilder();
+            if (near > 1) {
+                sb.append("near=").append(near);
+            }
+            if (far > 1) {
+                sb.append(sb.length() > 0 ? ", " : "")
+                        .append(offset ? "offset=" : "far=")
+                        .append(far);
+            }
+            return sb.toString();
+        }
+        if (level == 4) {
+            return "parity-last";
+        }
+        return level == 5 || level == 6 ? "unknown(" + layoutCode + ")" : "-";
     }
 
     public int level() {
-        throw new UnsupportedOperationException("pending");
+        return level;
     }
 
     public int layoutCode() {
-        throw new UnsupportedOperationException("pending");
+        return layoutCode;
+    }
+
+    public String layoutName() {
+        return layoutName(level, layoutCode);
     }
 
     public int chunkBytes() {
-        throw new UnsupportedOperationException("pending");
+        return chunkBytes;
     }
 
     public int raidDisks() {
-        throw new UnsupportedOperationException("pending");
+        return raidDisks;
     }
 
     /** Bytes of each member that the array uses (md's "size", a chunk multiple where required). */
     public long memberUsedBytes() {
-        throw new UnsupportedOperationException("pending");
+        return memberUsedBytes;
     }
 
     /** Size of the volume the array presents. */
     public long volumeSizeBytes() {
-        throw new UnsupportedOperationException("pending");
+        return volumeSizeBytes;
     }
 
     /** Members that can fail with the array still complete in the worst case. */
     public int tolerableFailures() {
-        throw new UnsupportedOperationException("pending");
+        return tolerableFailures;
     }
 
     /** Non-null for levels 4, 5, 6. */
     public ParityLayout parityLayout() {
-        throw new UnsupportedOperationException("pending");
+        return parityLayout;
     }
 
     /** Non-null for levels 0, 1, 10. */
     public MirrorLayout mirrorLayout() {
-        throw new UnsupportedOperationException("pending");
+        return mirrorLayout;
+    }
+
+    @Override
+    public String toString() {
+        return "RAID-" + level + (layoutName().equals("-") ? "" : " " + layoutName()) + ", " + raidDisks + " members"
+                + (level == 1 ? "" : ", chunk " + chunkBytes / 1024 + " KiB") + ", " + volumeSizeBytes + " bytes";
     }
 }

@@ -9,24 +9,24 @@ import java.io.IOException;
  */
 public interface ArrayMetadataListener {
 
-  /** The array is about to be written: record "not clean" (md: resync_offset = 0). */
-  void markDirty() throws IOException;
+    /** The array is about to be written: record "not clean" (md: resync_offset = 0). */
+    void markDirty() throws IOException;
 
-  /** Every write is durable and parity consistent: record "clean". */
-  void markClean() throws IOException;
+    /** Every write is durable and parity consistent: record "clean". */
+    void markClean() throws IOException;
 
-  /** {@code slot} failed; record it as faulty on the surviving members and bump events. */
-  void memberFailed(int slot, String reason) throws IOException;
+    /** {@code slot} failed; record it as faulty on the surviving members and bump events. */
+    void memberFailed(int slot, String reason) throws IOException;
 
-  /** For arrays without on-disk metadata (tests, scratch volumes). */
-  ArrayMetadataListener NONE = new ArrayMetadataListener() {
-    @Override
-    public void markDirty() {}
+    /** For arrays without on-disk metadata (tests, scratch volumes). */
+    ArrayMetadataListener NONE = new ArrayMetadataListener() {
+        @Override
+        public void markDirty() {}
 
-    @Override
-    public void markClean() {}
+        @Override
+        public void markClean() {}
 
-    @Override
-    public void memberFailed(int slot, String reason) {}
-  };
+        @Override
+        public void memberFailed(int slot, String reason) {}
+    };
 }

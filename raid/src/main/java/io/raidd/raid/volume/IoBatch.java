@@ -15,102 +15,102 @@ import java.util.concurrent.TimeoutException;
  */
 final class IoBatch {
 
-  enum Kind {
-    READ,
-    WRITE,
-    ZERO,
-    FLUSH
-  }
-
-  /** One member operation and, after {@link #await}, how it ended. */
-  static final class Op {
-    final Member member;
-    final Kind kind;
-    final long offsetBytes;
-    final long lengthBytes;
-    final CompletableFuture<Void> future;
-    Throwable failure;
-    boolean timedOut;
-
-    Op(Member member, Kind kind, long offsetBytes, long lengthBytes, CompletableFuture<Void> future) {
-      this.member = member;
-      this.kind = kind;
-      this.offsetBytes = offsetBytes;
-      this.lengthBytes = lengthBytes;
-      this.future = future;
+    enum Kind {
+        READ,
+        WRITE,
+        ZERO,
+        FLUSH
     }
 
-    boolean failed() {
-      return failure != null;
-    }
+    /** One member operation and, after {@link #await}, how it ended. */
+    static final class Op {
+        final Member member;
+        final Kind kind;
+        final long offsetBytes;
+        final long lengthBytes;
+        final CompletableFuture<Void> future;
+        Throwable failure;
+        boolean timedOut;
 
-    String describe() {
-      String what = kind.name().toLowerCase(java.util.Locale.ROOT);
-      String where = kind == Kind.FLUSH ? "" : " at data offset " + offsetBytes + " (+" + lengthBytes + ")";
-      if (timedOut) {
-        return what + where + " timed out";
-      }
-      return what + where + " failed: " + failure;
-    }
-  }
-
-  private final List<Op> ops = new ArrayList<>(8);
-
-  Op read(Member m, long offsetBytes, ByteBuffer dst) {
-    return add(new Op(m, Kind.READ, offsetBytes, dst.remaining(), m.read(offsetBytes, dst)));
-  }
-
-  Op write(Member m, long offsetBytes, ByteBuffer src) {
-    return add(new Op(m, Kind.WRITE, offsetBytes, src.remaining(), m.write(offsetBytes, src)));
-  }
-
-  Op writeZeroes(Member m, long offsetBytes, long lengthBytes) {
-    return add(new Op(m, Kind.ZERO, offsetBytes, lengthBytes, m.writeZeroes(offsetBytes, lengthBytes)));
-  }
-
-  Op flush(Member m) {
-    return add(new Op(m, Kind.FLUSH, 0, 0, m.flush()));
-  }
-
-  private Op add(Op op) {
-    ops.add(op);
-    return op;
-  }
-
-  boolean isEmpty() {
-    return ops.isEmpty();
-  }
-
-  /**
-   * Waits for every operation, at most {@code timeoutNs} in total, and returns the failed ones
-   * (empty when all succeeded).
-   */
-  List<Op> await(long timeoutNs) {
-    long deadline = System.nanoTime() + timeoutNs;
-    List<Op> failed = null;
-    boolean interrupted = false;
-    for (Op op : ops) {
-      try {
-        op.future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException e) {
-        op.failure = e.getCause();
-      } catch (TimeoutException e) {
-        op.timedOut = true;
-        op.failure = e;
-      } catch (InterruptedException e) {
-        interrupted = true;
-        op.failure = e;
-      }
-      if (op.failure != null) {
-        if (failed == null) {
-          failed = new ArrayList<>(2);
+        Op(Member member, Kind kind, long offsetBytes, long lengthBytes, CompletableFuture<Void> future) {
+            this.member = member;
+            this.kind = kind;
+            this.offsetBytes = offsetBytes;
+            this.lengthBytes = lengthBytes;
+            this.future = future;
         }
-        failed.add(op);
-      }
+
+        boolean failed() {
+            return failure != null;
+        }
+
+        String describe() {
+            String what = kind.name().toLowerCase(java.util.Locale.ROOT);
+            String where = kind == Kind.FLUSH ? "" : " at data offset " + offsetBytes + " (+" + lengthBytes + ")";
+            if (timedOut) {
+                return what + where + " timed out";
+            }
+            return what + where + " failed: " + failure;
+        }
     }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
+
+    private final List<Op> ops = new ArrayList<>(8);
+
+    Op read(Member m, long offsetBytes, ByteBuffer dst) {
+        return add(new Op(m, Kind.READ, offsetBytes, dst.remaining(), m.read(offsetBytes, dst)));
     }
-    return failed == null ? List.of() : failed;
-  }
+
+    Op write(Member m, long offsetBytes, ByteBuffer src) {
+        return add(new Op(m, Kind.WRITE, offsetBytes, src.remaining(), m.write(offsetBytes, src)));
+    }
+
+    Op writeZeroes(Member m, long offsetBytes, long lengthBytes) {
+        return add(new Op(m, Kind.ZERO, offsetBytes, lengthBytes, m.writeZeroes(offsetBytes, lengthBytes)));
+    }
+
+    Op flush(Member m) {
+        return add(new Op(m, Kind.FLUSH, 0, 0, m.flush()));
+    }
+
+    private Op add(Op op) {
+        ops.add(op);
+        return op;
+    }
+
+    boolean isEmpty() {
+        return ops.isEmpty();
+    }
+
+    /**
+     * Waits for every operation, at most {@code timeoutNs} in total, and returns the failed ones
+     * (empty when all succeeded).
+     */
+    List<Op> await(long timeoutNs) {
+        long deadline = System.nanoTime() + timeoutNs;
+        List<Op> failed = null;
+        boolean interrupted = false;
+        for (Op op : ops) {
+            try {
+                op.future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+                op.failure = e.getCause();
+            } catch (TimeoutException e) {
+                op.timedOut = true;
+                op.failure = e;
+            } catch (InterruptedException e) {
+                interrupted = true;
+                op.failure = e;
+            }
+            if (op.failure != null) {
+                if (failed == null) {
+                    failed = new ArrayList<>(2);
+                }
+                failed.add(op);
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return failed == null ? List.of() : failed;
+    }
 }

@@ -15,198 +15,198 @@ import java.util.concurrent.atomic.AtomicLong;
  * that do its I/O. Offsets given to the I/O methods are relative to the data area.
  */
 public final class Member implements AutoCloseable {
-  private final int slot;
-  private final String name;
-  private final BlockDevice device;
-  private final long dataOffsetBytes;
-  private final ExecutorService executor;
-  private volatile MemberState state;
-  private volatile String failureReason;
+    private final int slot;
+    private final String name;
+    private final BlockDevice device;
+    private final long dataOffsetBytes;
+    private final ExecutorService executor;
+    private volatile MemberState state;
+    private volatile String failureReason;
 
-  private final AtomicLong readErrors = new AtomicLong();
-  private final AtomicLong writeErrors = new AtomicLong();
-  private final AtomicLong correctedReads = new AtomicLong();
+    private final AtomicLong readErrors = new AtomicLong();
+    private final AtomicLong writeErrors = new AtomicLong();
+    private final AtomicLong correctedReads = new AtomicLong();
 
-  /** An active member. */
-  public Member(int slot, String name, BlockDevice device, long dataOffsetBytes, int ioThreads) {
-    this(slot, name, device, dataOffsetBytes, ioThreads, MemberState.ACTIVE);
-  }
-
-  private Member(int slot, String name, BlockDevice device, long dataOffsetBytes, int ioThreads, MemberState state) {
-    this.slot = slot;
-    this.name = name;
-    this.device = device;
-    this.dataOffsetBytes = dataOffsetBytes;
-    this.state = state;
-    this.executor = device == null ? null : Executors.newFixedThreadPool(ioThreads, threadFactory(name));
-  }
-
-  /** A slot with no device, as assembled degraded. */
-  public static Member missing(int slot) {
-    Member m = new Member(slot, "(missing slot " + slot + ")", null, 0, 0, MemberState.MISSING);
-    m.failureReason = "missing at assembly";
-    return m;
-  }
-
-  private static java.util.concurrent.ThreadFactory threadFactory(String name) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, "raidd-member-" + name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
-  }
-
-  public int slot() {
-    return slot;
-  }
-
-  public String name() {
-    return name;
-  }
-
-  public BlockDevice device() {
-    return device;
-  }
-
-  public long dataOffsetBytes() {
-    return dataOffsetBytes;
-  }
-
-  public MemberState state() {
-    return state;
-  }
-
-  public boolean usable() {
-    return state == MemberState.ACTIVE;
-  }
-
-  /** Why the member is not active, or null. */
-  public String failureReason() {
-    return failureReason;
-  }
-
-  public long readErrors() {
-    return readErrors.get();
-  }
-
-  public long writeErrors() {
-    return writeErrors.get();
-  }
-
-  /** Read errors that were repaired by rewriting reconstructed data. */
-  public long correctedReads() {
-    return correctedReads.get();
-  }
-
-  void noteCorrectedRead() {
-    correctedReads.incrementAndGet();
-  }
-
-  /** Moves an active member to FAULTY; returns false when it was not active. */
-  synchronized boolean markFaulty(String reason) {
-    if (state != MemberState.ACTIVE) {
-      return false;
+    /** An active member. */
+    public Member(int slot, String name, BlockDevice device, long dataOffsetBytes, int ioThreads) {
+        this(slot, name, device, dataOffsetBytes, ioThreads, MemberState.ACTIVE);
     }
-    failureReason = reason;
-    state = MemberState.FAULTY;
-    return true;
-  }
 
-  CompletableFuture<Void> read(long offsetBytes, ByteBuffer dst) {
-    return submit(() -> {
-      try {
-        device.read(dataOffsetBytes + offsetBytes, dst);
-      } catch (IOException | RuntimeException e) {
-        readErrors.incrementAndGet();
-        throw e;
-      }
-    });
-  }
-
-  CompletableFuture<Void> write(long offsetBytes, ByteBuffer src) {
-    return submit(() -> {
-      try {
-        device.write(dataOffsetBytes + offsetBytes, src);
-      } catch (IOException | RuntimeException e) {
-        writeErrors.incrementAndGet();
-        throw e;
-      }
-    });
-  }
-
-  CompletableFuture<Void> writeZeroes(long offsetBytes, long lengthBytes) {
-    return submit(() -> {
-      try {
-        device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes);
-      } catch (IOException | RuntimeException e) {
-        writeErrors.incrementAndGet();
-        throw e;
-      }
-    });
-  }
-
-  CompletableFuture<Void> flush() {
-    return submit(() -> {
-      try {
-        device.flush();
-      } catch (IOException | RuntimeException e) {
-        writeErrors.incrementAndGet();
-        throw e;
-      }
-    });
-  }
-
-  java.util.List<io.raidd.blockdev.Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
-    return device.allocation(dataOffsetBytes + offsetBytes, lengthBytes);
-  }
-
-  private CompletableFuture<Void> submit(IoAction action) {
-    CompletableFuture<Void> f = new CompletableFuture<>();
-    if (state != MemberState.ACTIVE) {
-      f.completeExceptionally(new IOException("member " + name + " is " + state));
-      return f;
+    private Member(int slot, String name, BlockDevice device, long dataOffsetBytes, int ioThreads, MemberState state) {
+        this.slot = slot;
+        this.name = name;
+        this.device = device;
+        this.dataOffsetBytes = dataOffsetBytes;
+        this.state = state;
+        this.executor = device == null ? null : Executors.newFixedThreadPool(ioThreads, threadFactory(name));
     }
-    try {
-      executor.execute(() -> {
+
+    /** A slot with no device, as assembled degraded. */
+    public static Member missing(int slot) {
+        Member m = new Member(slot, "(missing slot " + slot + ")", null, 0, 0, MemberState.MISSING);
+        m.failureReason = "missing at assembly";
+        return m;
+    }
+
+    private static java.util.concurrent.ThreadFactory threadFactory(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, "raidd-member-" + name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    public int slot() {
+        return slot;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public BlockDevice device() {
+        return device;
+    }
+
+    public long dataOffsetBytes() {
+        return dataOffsetBytes;
+    }
+
+    public MemberState state() {
+        return state;
+    }
+
+    public boolean usable() {
+        return state == MemberState.ACTIVE;
+    }
+
+    /** Why the member is not active, or null. */
+    public String failureReason() {
+        return failureReason;
+    }
+
+    public long readErrors() {
+        return readErrors.get();
+    }
+
+    public long writeErrors() {
+        return writeErrors.get();
+    }
+
+    /** Read errors that were repaired by rewriting reconstructed data. */
+    public long correctedReads() {
+        return correctedReads.get();
+    }
+
+    void noteCorrectedRead() {
+        correctedReads.incrementAndGet();
+    }
+
+    /** Moves an active member to FAULTY; returns false when it was not active. */
+    synchronized boolean markFaulty(String reason) {
+        if (state != MemberState.ACTIVE) {
+            return false;
+        }
+        failureReason = reason;
+        state = MemberState.FAULTY;
+        return true;
+    }
+
+    CompletableFuture<Void> read(long offsetBytes, ByteBuffer dst) {
+        return submit(() -> {
+            try {
+                device.read(dataOffsetBytes + offsetBytes, dst);
+            } catch (IOException | RuntimeException e) {
+                readErrors.incrementAndGet();
+                throw e;
+            }
+        });
+    }
+
+    CompletableFuture<Void> write(long offsetBytes, ByteBuffer src) {
+        return submit(() -> {
+            try {
+                device.write(dataOffsetBytes + offsetBytes, src);
+            } catch (IOException | RuntimeException e) {
+                writeErrors.incrementAndGet();
+                throw e;
+            }
+        });
+    }
+
+    CompletableFuture<Void> writeZeroes(long offsetBytes, long lengthBytes) {
+        return submit(() -> {
+            try {
+                device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes);
+            } catch (IOException | RuntimeException e) {
+                writeErrors.incrementAndGet();
+                throw e;
+            }
+        });
+    }
+
+    CompletableFuture<Void> flush() {
+        return submit(() -> {
+            try {
+                device.flush();
+            } catch (IOException | RuntimeException e) {
+                writeErrors.incrementAndGet();
+                throw e;
+            }
+        });
+    }
+
+    java.util.List<io.raidd.blockdev.Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
+        return device.allocation(dataOffsetBytes + offsetBytes, lengthBytes);
+    }
+
+    private CompletableFuture<Void> submit(IoAction action) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (state != MemberState.ACTIVE) {
+            f.completeExceptionally(new IOException("member " + name + " is " + state));
+            return f;
+        }
         try {
-          action.run();
-          f.complete(null);
-        } catch (Throwable t) {
-          f.completeExceptionally(t);
+            executor.execute(() -> {
+                try {
+                    action.run();
+                    f.complete(null);
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            f.completeExceptionally(new IOException("member " + name + " is closed", e));
         }
-      });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      f.completeExceptionally(new IOException("member " + name + " is closed", e));
+        return f;
     }
-    return f;
-  }
 
-  @FunctionalInterface
-  private interface IoAction {
-    void run() throws IOException;
-  }
+    @FunctionalInterface
+    private interface IoAction {
+        void run() throws IOException;
+    }
 
-  /** Stops the I/O threads (a hung one is abandoned) and closes the device. */
-  @Override
-  public void close() throws IOException {
-    if (executor != null) {
-      executor.shutdown();
-      try {
-        if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
-          executor.shutdownNow();
+    /** Stops the I/O threads (a hung one is abandoned) and closes the device. */
+    @Override
+    public void close() throws IOException {
+        if (executor != null) {
+            executor.shutdown();
+            try {
+                if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
+                    executor.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+        if (device != null) {
+            device.close();
+        }
     }
-    if (device != null) {
-      device.close();
-    }
-  }
 
-  @Override
-  public String toString() {
-    return "member " + slot + " (" + name + ", " + state + ")";
-  }
+    @Override
+    public String toString() {
+        return "member " + slot + " (" + name + ", " + state + ")";
+    }
 }

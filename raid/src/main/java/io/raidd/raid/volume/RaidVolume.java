@@ -18,286 +18,293 @@ import java.util.concurrent.atomic.AtomicLong;
  * lifecycle.
  */
 public final class RaidVolume implements BlockDevice {
-  private final String name;
-  private final Geometry geometry;
-  private final MemberSet members;
-  private final VolumeEngine engine;
-  private final ArrayMetadataListener metadata;
-  private final int logicalBlockSizeBytes;
-  private final Object stateLock = new Object();
-  private volatile boolean dirty;
-  private volatile boolean resyncPending;
-  private volatile boolean closed;
-
-  private final AtomicLong readOps = new AtomicLong();
-  private final AtomicLong writeOps = new AtomicLong();
-  private final AtomicLong bytesRead = new AtomicLong();
-  private final AtomicLong bytesWritten = new AtomicLong();
-
-  private RaidVolume(Builder b) {
-    this.name = b.name;
-    this.geometry = b.geometry;
-    this.metadata = b.metadata;
-    List<Member> list = new ArrayList<>();
-    int blockSize = 512;
-    for (int slot = 0; slot < geometry.raidDisks(); slot++) {
-      Member m = b.members[slot] != null ? b.members[slot] : Member.missing(slot);
-      if (m.device() != null) {
-        blockSize = Math.max(blockSize, m.device().logicalBlockSizeBytes());
-      }
-      list.add(m);
-    }
-    this.logicalBlockSizeBytes = blockSize;
-    this.members = new MemberSet(name, list, b.metadata, b.config.memberTimeoutNs());
-    if (geometry.parityLayout() != null) {
-      this.engine = new ParityEngine(name, geometry.parityLayout(), geometry.chunkBytes(), geometry.memberUsedBytes(), members, b.kernel);
-    } else {
-      this.engine = new MirrorEngine(name, geometry.mirrorLayout(), geometry.chunkBytes(), geometry.volumeSizeBytes(), members);
-    }
-    this.dirty = !b.clean;
-    this.resyncPending = !b.clean && engine.resyncUnits() > 0;
-  }
-
-  public static Builder builder(String name, Geometry geometry) {
-    return new Builder(name, geometry);
-  }
-
-  /** Assembles a volume from its members; slots not given are missing. */
-  public static final class Builder {
     private final String name;
     private final Geometry geometry;
-    private final Member[] members;
-    private ParityKernel kernel = ParityKernels.best();
-    private ArrayMetadataListener metadata = ArrayMetadataListener.NONE;
-    private RaidVolumeConfig config = RaidVolumeConfig.DEFAULT;
-    private boolean clean = true;
+    private final MemberSet members;
+    private final VolumeEngine engine;
+    private final ArrayMetadataListener metadata;
+    private final int logicalBlockSizeBytes;
+    private final Object stateLock = new Object();
+    private volatile boolean dirty;
+    private volatile boolean resyncPending;
+    private volatile boolean closed;
 
-    private Builder(String name, Geometry geometry) {
-      this.name = name;
-      this.geometry = geometry;
-      this.members = new Member[geometry.raidDisks()];
-    }
+    private final AtomicLong readOps = new AtomicLong();
+    private final AtomicLong writeOps = new AtomicLong();
+    private final AtomicLong bytesRead = new AtomicLong();
+    private final AtomicLong bytesWritten = new AtomicLong();
 
-    public Builder config(RaidVolumeConfig config) {
-      this.config = config;
-      return this;
-    }
-
-    public Builder member(int slot, String memberName, BlockDevice device, long dataOffsetBytes) {
-      if (members[slot] != null) {
-        throw new IllegalArgumentException("slot " + slot + " given twice");
-      }
-      if (device.sizeBytes() < dataOffsetBytes + geometry.memberUsedBytes()) {
-        throw new IllegalArgumentException(
-            "member " + memberName + " is too small: " + device.sizeBytes() + " bytes, needs " + (dataOffsetBytes + geometry.memberUsedBytes()));
-      }
-      members[slot] = new Member(slot, memberName, device, dataOffsetBytes, config.ioThreadsPerMember());
-      return this;
-    }
-
-    public Builder kernel(ParityKernel kernel) {
-      this.kernel = kernel;
-      return this;
-    }
-
-    public Builder metadata(ArrayMetadataListener metadata) {
-      this.metadata = metadata;
-      return this;
-    }
-
-    /** Whether the array was shut down cleanly; if not, redundancy is resynced. */
-    public Builder clean(boolean clean) {
-      this.clean = clean;
-      return this;
-    }
-
-    public RaidVolume build() {
-      return new RaidVolume(this);
-    }
-  }
-
-  public String name() {
-    return name;
-  }
-
-  public Geometry geometry() {
-    return geometry;
-  }
-
-  /** Members by slot. */
-  public List<Member> members() {
-    return members.all();
-  }
-
-  /** Members that are not usable (faulty or missing). */
-  public int failedMembers() {
-    return geometry.raidDisks() - members.usableCount();
-  }
-
-  /** True while every byte can still be read: not more members lost than the level tolerates. */
-  public boolean isComplete() {
-    return engine.complete();
-  }
-
-
-  public boolean isDirty() {
-    return dirty;
-  }
-
-  /** True until a resync after an unclean shutdown has walked the whole array. */
-  public boolean resyncPending() {
-    return resyncPending;
-  }
-
-  public long readOps() {
-    return readOps.get();
-  }
-
-  public long writeOps() {
-    return writeOps.get();
-  }
-
-  public long bytesRead() {
-    return bytesRead.get();
-  }
-
-  public long bytesWritten() {
-    return bytesWritten.get();
-  }
-
-  @Override
-  public long sizeBytes() {
-    return geometry.volumeSizeBytes();
-  }
-
-  @Override
-  public int logicalBlockSizeBytes() {
-    return logicalBlockSizeBytes;
-  }
-
-  @Override
-  public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-    ensureOpen();
-    int length = dst.remaining();
-    checkRange(offsetBytes, length);
-    engine.read(offsetBytes, dst);
-    readOps.incrementAndGet();
-    bytesRead.addAndGet(length);
-  }
-
-  @Override
-  public void write(long offsetBytes, ByteBuffer src) throws IOException {
-    ensureOpen();
-    int length = src.remaining();
-    checkRange(offsetBytes, length);
-    ensureDirty();
-    engine.write(offsetBytes, src);
-    writeOps.incrementAndGet();
-    bytesWritten.addAndGet(length);
-  }
-
-  @Override
-  public void writeZeroes(long offsetBytes, long lengthBytes) throws IOException {
-    ensureOpen();
-    checkRange(offsetBytes, lengthBytes);
-    ensureDirty();
-    engine.writeZeroes(offsetBytes, lengthBytes);
-  }
-
-  @Override
-  public void discard(long offsetBytes, long lengthBytes) throws IOException {
-    ensureOpen();
-    checkRange(offsetBytes, lengthBytes);
-    ensureDirty();
-    engine.discard(offsetBytes, lengthBytes);
-  }
-
-  @Override
-  public List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
-    ensureOpen();
-    checkRange(offsetBytes, lengthBytes);
-    if (lengthBytes == 0) {
-      return List.of();
-    }
-    return engine.allocation(offsetBytes, lengthBytes);
-  }
-
-  /** Makes every completed write durable on every usable member (fdatasync, in parallel). */
-  @Override
-  public void flush() throws IOException {
-    ensureOpen();
-    flushMembers();
-  }
-
-  private void flushMembers() throws IOException {
-    IoBatch batch = new IoBatch();
-    for (Member m : members.all()) {
-      if (m.usable()) {
-        batch.flush(m);
-      }
-    }
-    members.failMembers(batch.await(members.timeoutNs()));
-    if (!engine.complete()) {
-      throw new IOException("array " + name + " has failed: " + failedMembers() + " members unavailable");
-    }
-  }
-
-  /** Records "not clean" durably before the first write after a clean state. */
-  private void ensureDirty() throws IOException {
-    if (!dirty) {
-      synchronized (stateLock) {
-        if (!dirty) {
-          metadata.markDirty();
-          dirty = true;
+    private RaidVolume(Builder b) {
+        this.name = b.name;
+        this.geometry = b.geometry;
+        this.metadata = b.metadata;
+        List<Member> list = new ArrayList<>();
+        int blockSize = 512;
+        for (int slot = 0; slot < geometry.raidDisks(); slot++) {
+            Member m = b.members[slot] != null ? b.members[slot] : Member.missing(slot);
+            if (m.device() != null) {
+                blockSize = Math.max(blockSize, m.device().logicalBlockSizeBytes());
+            }
+            list.add(m);
         }
-      }
+        this.logicalBlockSizeBytes = blockSize;
+        this.members = new MemberSet(name, list, b.metadata, b.config.memberTimeoutNs());
+        if (geometry.parityLayout() != null) {
+            this.engine = new ParityEngine(
+                    name,
+                    geometry.parityLayout(),
+                    geometry.chunkBytes(),
+                    geometry.memberUsedBytes(),
+                    members,
+                    b.kernel);
+        } else {
+            this.engine = new MirrorEngine(
+                    name, geometry.mirrorLayout(), geometry.chunkBytes(), geometry.volumeSizeBytes(), members);
+        }
+        this.dirty = !b.clean;
+        this.resyncPending = !b.clean && engine.resyncUnits() > 0;
     }
-  }
 
-  /**
-   * Walks the array making redundancy consistent, one unit per call; returns false when done.
-   * After the last unit the array counts as in sync.
-   */
-  public ResyncAgent resyncAgent() {
-    return new ResyncAgent(this, engine);
-  }
-
-  void resyncFinished() {
-    resyncPending = false;
-  }
-
-  private void ensureOpen() throws IOException {
-    if (closed) {
-      throw new IOException("volume " + name + " is closed");
+    public static Builder builder(String name, Geometry geometry) {
+        return new Builder(name, geometry);
     }
-  }
 
-  /**
-   * Flushes, records a clean shutdown when redundancy is known consistent, and closes the members.
-   */
-  @Override
-  public void close() throws IOException {
-    synchronized (stateLock) {
-      if (closed) {
-        return;
-      }
-      closed = true;
+    /** Assembles a volume from its members; slots not given are missing. */
+    public static final class Builder {
+        private final String name;
+        private final Geometry geometry;
+        private final Member[] members;
+        private ParityKernel kernel = ParityKernels.best();
+        private ArrayMetadataListener metadata = ArrayMetadataListener.NONE;
+        private RaidVolumeConfig config = RaidVolumeConfig.DEFAULT;
+        private boolean clean = true;
+
+        private Builder(String name, Geometry geometry) {
+            this.name = name;
+            this.geometry = geometry;
+            this.members = new Member[geometry.raidDisks()];
+        }
+
+        public Builder config(RaidVolumeConfig config) {
+            this.config = config;
+            return this;
+        }
+
+        public Builder member(int slot, String memberName, BlockDevice device, long dataOffsetBytes) {
+            if (members[slot] != null) {
+                throw new IllegalArgumentException("slot " + slot + " given twice");
+            }
+            if (device.sizeBytes() < dataOffsetBytes + geometry.memberUsedBytes()) {
+                throw new IllegalArgumentException("member " + memberName + " is too small: " + device.sizeBytes()
+                        + " bytes, needs " + (dataOffsetBytes + geometry.memberUsedBytes()));
+            }
+            members[slot] = new Member(slot, memberName, device, dataOffsetBytes, config.ioThreadsPerMember());
+            return this;
+        }
+
+        public Builder kernel(ParityKernel kernel) {
+            this.kernel = kernel;
+            return this;
+        }
+
+        public Builder metadata(ArrayMetadataListener metadata) {
+            this.metadata = metadata;
+            return this;
+        }
+
+        /** Whether the array was shut down cleanly; if not, redundancy is resynced. */
+        public Builder clean(boolean clean) {
+            this.clean = clean;
+            return this;
+        }
+
+        public RaidVolume build() {
+            return new RaidVolume(this);
+        }
     }
-    try {
-      if (dirty && engine.complete()) {
+
+    public String name() {
+        return name;
+    }
+
+    public Geometry geometry() {
+        return geometry;
+    }
+
+    /** Members by slot. */
+    public List<Member> members() {
+        return members.all();
+    }
+
+    /** Members that are not usable (faulty or missing). */
+    public int failedMembers() {
+        return geometry.raidDisks() - members.usableCount();
+    }
+
+    /** True while every byte can still be read: not more members lost than the level tolerates. */
+    public boolean isComplete() {
+        return engine.complete();
+    }
+
+    public boolean isDirty() {
+        return dirty;
+    }
+
+    /** True until a resync after an unclean shutdown has walked the whole array. */
+    public boolean resyncPending() {
+        return resyncPending;
+    }
+
+    public long readOps() {
+        return readOps.get();
+    }
+
+    public long writeOps() {
+        return writeOps.get();
+    }
+
+    public long bytesRead() {
+        return bytesRead.get();
+    }
+
+    public long bytesWritten() {
+        return bytesWritten.get();
+    }
+
+    @Override
+    public long sizeBytes() {
+        return geometry.volumeSizeBytes();
+    }
+
+    @Override
+    public int logicalBlockSizeBytes() {
+        return logicalBlockSizeBytes;
+    }
+
+    @Override
+    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+        ensureOpen();
+        int length = dst.remaining();
+        checkRange(offsetBytes, length);
+        engine.read(offsetBytes, dst);
+        readOps.incrementAndGet();
+        bytesRead.addAndGet(length);
+    }
+
+    @Override
+    public void write(long offsetBytes, ByteBuffer src) throws IOException {
+        ensureOpen();
+        int length = src.remaining();
+        checkRange(offsetBytes, length);
+        ensureDirty();
+        engine.write(offsetBytes, src);
+        writeOps.incrementAndGet();
+        bytesWritten.addAndGet(length);
+    }
+
+    @Override
+    public void writeZeroes(long offsetBytes, long lengthBytes) throws IOException {
+        ensureOpen();
+        checkRange(offsetBytes, lengthBytes);
+        ensureDirty();
+        engine.writeZeroes(offsetBytes, lengthBytes);
+    }
+
+    @Override
+    public void discard(long offsetBytes, long lengthBytes) throws IOException {
+        ensureOpen();
+        checkRange(offsetBytes, lengthBytes);
+        ensureDirty();
+        engine.discard(offsetBytes, lengthBytes);
+    }
+
+    @Override
+    public List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
+        ensureOpen();
+        checkRange(offsetBytes, lengthBytes);
+        if (lengthBytes == 0) {
+            return List.of();
+        }
+        return engine.allocation(offsetBytes, lengthBytes);
+    }
+
+    /** Makes every completed write durable on every usable member (fdatasync, in parallel). */
+    @Override
+    public void flush() throws IOException {
+        ensureOpen();
         flushMembers();
-        if (!resyncPending) {
-          metadata.markClean();
-          dirty = false;
-        }
-      }
-    } finally {
-      members.close();
     }
-  }
 
-  @Override
-  public String toString() {
-    return "RaidVolume[" + name + ", level " + geometry.level() + ", " + geometry.raidDisks() + " members, " + failedMembers() + " failed]";
-  }
+    private void flushMembers() throws IOException {
+        IoBatch batch = new IoBatch();
+        for (Member m : members.all()) {
+            if (m.usable()) {
+                batch.flush(m);
+            }
+        }
+        members.failMembers(batch.await(members.timeoutNs()));
+        if (!engine.complete()) {
+            throw new IOException("array " + name + " has failed: " + failedMembers() + " members unavailable");
+        }
+    }
+
+    /** Records "not clean" durably before the first write after a clean state. */
+    private void ensureDirty() throws IOException {
+        if (!dirty) {
+            synchronized (stateLock) {
+                if (!dirty) {
+                    metadata.markDirty();
+                    dirty = true;
+                }
+            }
+        }
+    }
+
+    /**
+     * Walks the array making redundancy consistent, one unit per call; returns false when done.
+     * After the last unit the array counts as in sync.
+     */
+    public ResyncAgent resyncAgent() {
+        return new ResyncAgent(this, engine);
+    }
+
+    void resyncFinished() {
+        resyncPending = false;
+    }
+
+    private void ensureOpen() throws IOException {
+        if (closed) {
+            throw new IOException("volume " + name + " is closed");
+        }
+    }
+
+    /**
+     * Flushes, records a clean shutdown when redundancy is known consistent, and closes the members.
+     */
+    @Override
+    public void close() throws IOException {
+        synchronized (stateLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        try {
+            if (dirty && engine.complete()) {
+                flushMembers();
+                if (!resyncPending) {
+                    metadata.markClean();
+                    dirty = false;
+                }
+            }
+        } finally {
+            members.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RaidVolume[" + name + ", level " + geometry.level() + ", " + geometry.raidDisks() + " members, "
+                + failedMembers() + " failed]";
+    }
 }

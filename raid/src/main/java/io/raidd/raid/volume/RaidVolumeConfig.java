@@ -12,18 +12,19 @@ import java.time.Duration;
  */
 public record RaidVolumeConfig(long memberTimeoutNs, int ioThreadsPerMember) {
 
-  public static final RaidVolumeConfig DEFAULT = new RaidVolumeConfig(Duration.ofSeconds(30).toNanos(), 8);
+    public static final RaidVolumeConfig DEFAULT =
+            new RaidVolumeConfig(Duration.ofSeconds(30).toNanos(), 8);
 
-  public RaidVolumeConfig {
-    if (memberTimeoutNs <= 0) {
-      throw new IllegalArgumentException("member timeout must be positive");
+    public RaidVolumeConfig {
+        if (memberTimeoutNs <= 0) {
+            throw new IllegalArgumentException("member timeout must be positive");
+        }
+        if (ioThreadsPerMember < 1 || ioThreadsPerMember > 256) {
+            throw new IllegalArgumentException("ioThreadsPerMember must be 1..256");
+        }
     }
-    if (ioThreadsPerMember < 1 || ioThreadsPerMember > 256) {
-      throw new IllegalArgumentException("ioThreadsPerMember must be 1..256");
-    }
-  }
 
-  public RaidVolumeConfig withMemberTimeout(Duration timeout) {
-    return new RaidVolumeConfig(timeout.toNanos(), ioThreadsPerMember);
-  }
+    public RaidVolumeConfig withMemberTimeout(Duration timeout) {
+        return new RaidVolumeConfig(timeout.toNanos(), ioThreadsPerMember);
+    }
 }

@@ -5,42 +5,42 @@ package io.raidd.raid.volume;
  * demand and reused, so the steady-state write path allocates nothing large.
  */
 final class Scratch {
-  private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
 
-  private byte[][] blocks = new byte[0][];
-  private byte[] spareA = new byte[0];
-  private byte[] spareB = new byte[0];
+    private byte[][] blocks = new byte[0][];
+    private byte[] spareA = new byte[0];
+    private byte[] spareB = new byte[0];
 
-  static Scratch get() {
-    return CURRENT.get();
-  }
-
-  /** {@code count} blocks of at least {@code lengthBytes}; contents are stale. */
-  byte[][] blocks(int count, int lengthBytes) {
-    if (blocks.length < count) {
-      byte[][] grown = new byte[count][];
-      System.arraycopy(blocks, 0, grown, 0, blocks.length);
-      blocks = grown;
+    static Scratch get() {
+        return CURRENT.get();
     }
-    for (int i = 0; i < count; i++) {
-      if (blocks[i] == null || blocks[i].length < lengthBytes) {
-        blocks[i] = new byte[lengthBytes];
-      }
-    }
-    return blocks;
-  }
 
-  byte[] spareA(int lengthBytes) {
-    if (spareA.length < lengthBytes) {
-      spareA = new byte[lengthBytes];
+    /** {@code count} blocks of at least {@code lengthBytes}; contents are stale. */
+    byte[][] blocks(int count, int lengthBytes) {
+        if (blocks.length < count) {
+            byte[][] grown = new byte[count][];
+            System.arraycopy(blocks, 0, grown, 0, blocks.length);
+            blocks = grown;
+        }
+        for (int i = 0; i < count; i++) {
+            if (blocks[i] == null || blocks[i].length < lengthBytes) {
+                blocks[i] = new byte[lengthBytes];
+            }
+        }
+        return blocks;
     }
-    return spareA;
-  }
 
-  byte[] spareB(int lengthBytes) {
-    if (spareB.length < lengthBytes) {
-      spareB = new byte[lengthBytes];
+    byte[] spareA(int lengthBytes) {
+        if (spareA.length < lengthBytes) {
+            spareA = new byte[lengthBytes];
+        }
+        return spareA;
     }
-    return spareB;
-  }
+
+    byte[] spareB(int lengthBytes) {
+        if (spareB.length < lengthBytes) {
+            spareB = new byte[lengthBytes];
+        }
+        return spareB;
+    }
 }

@@ -8,17 +8,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * at a time, so the table cannot deadlock.
  */
 final class StripeLocks {
-  private static final int LOCKS = 4096;
-  private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
+    private static final int LOCKS = 4096;
+    private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
 
-  StripeLocks() {
-    for (int i = 0; i < LOCKS; i++) {
-      locks[i] = new ReentrantLock();
+    StripeLocks() {
+        for (int i = 0; i < LOCKS; i++) {
+            locks[i] = new ReentrantLock();
+        }
     }
-  }
 
-  ReentrantLock forStripe(long stripe) {
-    long h = stripe * 0x9E3779B97F4A7C15L;
-    return locks[(int) (h >>> 52) & (LOCKS - 1)];
-  }
+    ReentrantLock forStripe(long stripe) {
+        long h = stripe * 0x9E3779B97F4A7C15L;
+        return locks[(int) (h >>> 52) & (LOCKS - 1)];
+    }
 }

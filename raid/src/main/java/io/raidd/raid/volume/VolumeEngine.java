@@ -8,27 +8,27 @@ import java.util.List;
 /** How one family of levels maps volume I/O onto members. Ranges are already validated. */
 interface VolumeEngine {
 
-  void read(long offsetBytes, ByteBuffer dst) throws IOException;
+    void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
-  void write(long offsetBytes, ByteBuffer src) throws IOException;
+    void write(long offsetBytes, ByteBuffer src) throws IOException;
 
-  /** Makes the range read as zeroes, keeping redundancy consistent. */
-  void writeZeroes(long offsetBytes, long lengthBytes) throws IOException;
+    /** Makes the range read as zeroes, keeping redundancy consistent. */
+    void writeZeroes(long offsetBytes, long lengthBytes) throws IOException;
 
-  /** A hint: may drop the parts it cannot discard while keeping redundancy consistent. */
-  void discard(long offsetBytes, long lengthBytes) throws IOException;
+    /** A hint: may drop the parts it cannot discard while keeping redundancy consistent. */
+    void discard(long offsetBytes, long lengthBytes) throws IOException;
 
-  List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException;
+    List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException;
 
-  /** True while every byte of the volume can still be read from usable members. */
-  boolean complete();
+    /** True while every byte of the volume can still be read from usable members. */
+    boolean complete();
 
-  /** Number of units {@link #resync} walks over (stripes, or chunks for mirrors). */
-  long resyncUnits();
+    /** Number of units {@link #resync} walks over (stripes, or chunks for mirrors). */
+    long resyncUnits();
 
-  /**
-   * Makes redundancy of one unit consistent with its data (after an unclean shutdown). Returns how
-   * many members had to be rewritten.
-   */
-  int resync(long unit) throws IOException;
+    /**
+     * Makes redundancy of one unit consistent with its data (after an unclean shutdown). Returns how
+     * many members had to be rewritten.
+     */
+    int resync(long unit) throws IOException;
 }

@@ -1,0 +1,38 @@
+package io.raidd.raid.layout;
+
+/**
+ * md's RAID-0 (one zone), RAID-1 and RAID-10 "near" layouts as one rule: volume chunk {@code c}
+ * has {@code copies} consecutive slots {@code c * copies + j}; slot {@code s} lives on member
+ * {@code s % raidDisks} at member chunk {@code s / raidDisks} (drivers/md/raid10.c
+ * {@code __raid10_find_phys} with far_copies = 1; raid0.c for one copy). RAID-1 is the case
+ * copies = raidDisks.
+ */
+final class MdMirrorLayout implements MirrorLayout {
+    private final int n;
+    private final int copies;
+
+    MdMirrorLayout(int raidDisks, int copies) {
+        this.n = raidDisks;
+        this.copies = copies;
+    }
+
+    @Override
+    public int raidDisks() {
+        return n;
+    }
+
+    @Override
+    public int copies() {
+        return copies;
+    }
+
+    @Override
+    public int disk(long chunk, int copy) {
+        return (int) ((chunk * copies + copy) % n);
+    }
+
+    @Override
+    public long memberChunk(long chunk, int copy) {
+        return (chunk * copies + copy) / n;
+    }
+}
