@@ -1,0 +1,242 @@
+package io.raidd.raid.volume;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.raidd.blockdev.Extent;
+import io.raidd.blockdev.FaultInjectingBlockDevice;
+import io.raidd.blockdev.MemoryBlockDevice;
+import io.raidd.raid.layout.Geometry;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** Member faults one at a time, with what the volume must do about each. */
+class RaidVolumeFaultTest {
+    private static final int CHUNK = 16 * 1024;
+    private static final long MEMBER_BYTES = 64L * CHUNK;
+    private static final long DATA_OFFSET = 8192;
+
+    private final List<FaultInjectingBlockDevice> devices = new ArrayList<>();
+    private final RaidVolumeModelTest.RecordingMetadata metadata = new RaidVolumeModelTest.RecordingMetadata();
+
+    private RaidVolume volume(int level, int disks, Duration timeout) {
+        Geometry g = Geometry.of(level, Geometry.defaultLayout(level), CHUNK, disks, MEMBER_BYTES);
+        RaidVolume.Builder b = RaidVolume.builder("t", g)
+                .config(RaidVolumeConfig.DEFAULT.withMemberTimeout(timeout))
+                .metadata(metadata);
+        for (int slot = 0; slot < disks; slot++) {
+            FaultInjectingBlockDevice d =
+                    new FaultInjectingBlockDevice(new MemoryBlockDevice(DATA_OFFSET + MEMBER_BYTES));
+            devices.add(d);
+            b.member(slot, "d" + slot, d, DATA_OFFSET);
+        }
+        return b.build();
+    }
+
+    private static byte[] random(int length, long seed) {
+        byte[] data = new byte[length];
+        new Random(seed).nextBytes(data);
+        return data;
+    }
+
+    private static byte[] read(RaidVolume v, long offset, int length) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        v.read(offset, buf);
+        return buf.array();
+    }
+
+    @Test
+    void readErrorIsReconstructedAndRewrittenWithoutFailingTheMember() throws IOException {
+        try (RaidVolume v = volume(5, 4, Duration.ofSeconds(10))) {
+            byte[] data = random((int) v.sizeBytes(), 1);
+            v.write(0, ByteBuffer.wrap(data));
+            // Volume chunk 0 of stripe 0 lives on member 1 in left-symmetric RAID-5 with 4 members.
+            int disk = v.geometry().parityLayout().dataDisk(0, 0);
+            devices.get(disk).failReads(DATA_OFFSET + 4096, 512);
+            byte[] firstChunk = java.util.Arrays.copyOf(data, CHUNK);
+            assertArrayEquals(firstChunk, read(v, 0, CHUNK));
+            Member m = v.members().get(disk);
+            assertEquals(MemberState.ACTIVE, m.state());
+            assertEquals(1, m.correctedReads());
+            assertEquals(0, metadata.failed.size());
+            // The rewrite remapped the sector: the member reads fine again, directly.
+            long before = devices.get(disk).failures();
+            assertArrayEquals(firstChunk, read(v, 0, CHUNK));
+            assertEquals(before, devices.get(disk).failures());
+        }
+    }
+
+    @Test
+    void readErrorWhoseRewriteFailsFailsTheMember() throws IOException {
+        try (RaidVolume v = volume(6, 5, Duration.ofSeconds(10))) {
+            byte[] data = random((int) v.sizeBytes(), 2);
+            v.write(0, ByteBuffer.wrap(data));
+            int disk = v.geometry().parityLayout().dataDisk(3, 1);
+            long memberOffset = DATA_OFFSET + 3L * CHUNK;
+            devices.get(disk).failReads(memberOffset, CHUNK);
+            devices.get(disk).failWrites(memberOffset, CHUNK);
+            long volumeOffset = (3L * 3 + 1) * CHUNK;
+            assertArrayEquals(
+                    java.util.Arrays.copyOfRange(data, (int) volumeOffset, (int) volumeOffset + CHUNK),
+                    read(v, volumeOffset, CHUNK));
+            assertEquals(MemberState.FAULTY, v.members().get(disk).state());
+            assertEquals(List.of(disk), metadata.failed);
+            assertTrue(
+                    v.members().get(disk).failureReason().contains("write"),
+                    v.members().get(disk).failureReason());
+            assertArrayEquals(data, read(v, 0, (int) v.sizeBytes()));
+        }
+    }
+
+    @Test
+    void writeErrorFailsTheMemberAndTheWriteStillSucceeds() throws IOException {
+        try (RaidVolume v = volume(5, 3, Duration.ofSeconds(10))) {
+            devices.get(2).failWrites(0, DATA_OFFSET + MEMBER_BYTES);
+            byte[] data = random(5 * CHUNK + 77, 3);
+            v.write(1000, ByteBuffer.wrap(data));
+            assertEquals(MemberState.FAULTY, v.members().get(2).state());
+            assertEquals(List.of(2), metadata.failed);
+            assertEquals(1, metadata.dirtyMarks);
+            assertArrayEquals(data, read(v, 1000, data.length));
+        }
+    }
+
+    @Test
+    void hungMemberTimesOutAndIsFailed() throws Exception {
+        try (RaidVolume v = volume(1, 2, Duration.ofMillis(300))) {
+            byte[] data = random(3 * CHUNK, 4);
+            v.write(0, ByteBuffer.wrap(data));
+            devices.get(0).hang();
+            // Reads prefer copy (chunk % 2); chunk 0 goes to member 0, which hangs.
+            assertArrayEquals(data, read(v, 0, data.length));
+            assertEquals(MemberState.FAULTY, v.members().get(0).state());
+            assertTrue(
+                    v.members().get(0).failureReason().contains("timed out"),
+                    v.members().get(0).failureReason());
+            v.write(0, ByteBuffer.wrap(random(100, 5)));
+            devices.get(0).release();
+        }
+    }
+
+    @Test
+    void losingMoreMembersThanTheLevelToleratesFailsIoWithAClearError() throws IOException {
+        try (RaidVolume v = volume(5, 3, Duration.ofSeconds(10))) {
+            v.write(0, ByteBuffer.wrap(random(CHUNK * 4, 6)));
+            devices.get(0).failStop();
+            devices.get(1).failStop();
+            IOException e = assertThrows(IOException.class, () -> v.write(0, ByteBuffer.wrap(random(CHUNK * 4, 7))));
+            assertTrue(e.getMessage().contains("array t"), e.getMessage());
+            assertThrows(IOException.class, () -> read(v, 0, CHUNK * 4));
+            assertEquals(2, v.failedMembers());
+        }
+    }
+
+    @Test
+    void raid0ErrorsGoToTheCallerAndMembersStayActive() throws IOException {
+        try (RaidVolume v = volume(0, 2, Duration.ofSeconds(10))) {
+            devices.get(1).failReads(DATA_OFFSET, CHUNK);
+            assertThrows(IOException.class, () -> read(v, CHUNK, 100));
+            assertEquals(MemberState.ACTIVE, v.members().get(1).state());
+            assertEquals(0, metadata.failed.size());
+        }
+    }
+
+    @Test
+    void writeZeroesOnWholeStripesKeepsParityConsistent() throws IOException {
+        try (RaidVolume v = volume(6, 5, Duration.ofSeconds(10))) {
+            byte[] data = random((int) v.sizeBytes(), 8);
+            v.write(0, ByteBuffer.wrap(data));
+            long stripeBytes = 3L * CHUNK;
+            long from = stripeBytes / 2;
+            long length = 5 * stripeBytes;
+            v.writeZeroes(from, length);
+            java.util.Arrays.fill(data, (int) from, (int) (from + length), (byte) 0);
+            devices.get(0).failStop();
+            devices.get(3).failStop();
+            assertArrayEquals(data, read(v, 0, (int) v.sizeBytes()));
+        }
+    }
+
+    @Test
+    void discardKeepsRedundancyAndDataOutsideTheRange() throws IOException {
+        try (RaidVolume v = volume(5, 4, Duration.ofSeconds(10))) {
+            byte[] data = random((int) v.sizeBytes(), 9);
+            v.write(0, ByteBuffer.wrap(data));
+            long stripeBytes = 3L * CHUNK;
+            v.discard(stripeBytes + 5, 4 * stripeBytes);
+            // Whole stripes inside the range read as zeroes (members punched); the partial ends are kept.
+            java.util.Arrays.fill(data, (int) (2 * stripeBytes), (int) (5 * stripeBytes), (byte) 0);
+            devices.get(1).failStop();
+            assertArrayEquals(data, read(v, 0, (int) v.sizeBytes()));
+        }
+    }
+
+    @Test
+    void allocationReportsHolesOfAFreshVolumeAndDataAfterWrites() throws IOException {
+        try (RaidVolume v = volume(5, 4, Duration.ofSeconds(10))) {
+            List<Extent> fresh = v.allocation(0, v.sizeBytes());
+            assertEquals(List.of(new Extent(0, v.sizeBytes(), true, true)), fresh);
+            v.write(CHUNK * 5 + 10, ByteBuffer.wrap(random(100, 10)));
+            List<Extent> after = v.allocation(0, v.sizeBytes());
+            long covered = 0;
+            boolean sawData = false;
+            for (Extent e : after) {
+                assertEquals(covered, e.offsetBytes());
+                covered += e.lengthBytes();
+                if (!e.hole() && e.offsetBytes() <= CHUNK * 5 + 10 && e.endBytes() >= CHUNK * 5 + 110) {
+                    sawData = true;
+                }
+            }
+            assertEquals(v.sizeBytes(), covered);
+            assertTrue(sawData, "written range reported as data: " + after);
+        }
+    }
+
+    @Test
+    void resyncAfterUncleanShutdownRepairsStaleParity() throws IOException {
+        Geometry g = Geometry.of(6, Geometry.defaultLayout(6), CHUNK, 5, MEMBER_BYTES);
+        List<MemoryBlockDevice> mem = new ArrayList<>();
+        RaidVolume.Builder b = RaidVolume.builder("t", g);
+        for (int slot = 0; slot < 5; slot++) {
+            mem.add(new MemoryBlockDevice(DATA_OFFSET + MEMBER_BYTES));
+            b.member(slot, "d" + slot, mem.get(slot), DATA_OFFSET);
+        }
+        byte[] data = random((int) g.volumeSizeBytes(), 11);
+        // The first run "crashes": written and flushed, never closed, so never marked clean.
+        RaidVolume crashed = b.build();
+        crashed.write(0, ByteBuffer.wrap(data));
+        crashed.flush();
+        // A crash between data and parity writes: stale P and Q in stripe 7.
+        int p = g.parityLayout().pDisk(7);
+        int q = g.parityLayout().qDisk(7);
+        mem.get(p).write(DATA_OFFSET + 7L * CHUNK, ByteBuffer.wrap(random(CHUNK, 12)));
+        mem.get(q).write(DATA_OFFSET + 7L * CHUNK + 100, ByteBuffer.wrap(random(10, 13)));
+        RaidVolume.Builder again = RaidVolume.builder("t", g).clean(false);
+        for (int slot = 0; slot < 5; slot++) {
+            again.member(slot, "d" + slot, mem.get(slot), DATA_OFFSET);
+        }
+        try (RaidVolume v = again.build()) {
+            assertTrue(v.resyncPending());
+            ResyncAgent agent = v.resyncAgent();
+            while (agent.doWork(8) > 0) {
+                // bounded steps until done
+            }
+            assertTrue(agent.done());
+            assertEquals(2, agent.rewritten());
+            assertTrue(!v.resyncPending());
+            // Now lose the two data members of stripe 7: reconstruction needs the repaired P and Q.
+            int d0 = g.parityLayout().dataDisk(7, 0);
+            int d1 = g.parityLayout().dataDisk(7, 1);
+            v.members().get(d0).markFaulty("test");
+            v.members().get(d1).markFaulty("test");
+            assertArrayEquals(data, read(v, 0, data.length));
+        }
+    }
+}
