@@ -9,6 +9,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.CorruptedFrameException;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -185,11 +186,19 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
                 || !ctx.channel().isActive()) {
             return;
         }
+        // The bytes that complete this request may all be buffered already (or none may be
+        // needed), so no socket read would ever wake the decoder: run it on what it holds. The
+        // superclass only decodes while bytes remain, hence the direct call first.
+        List<Object> out = new ArrayList<>(1);
         try {
-            // The bytes that complete this request may all be buffered already, so no socket read
-            // would ever wake the decoder: run it on what it holds.
-            channelRead(ctx, Unpooled.EMPTY_BUFFER);
-            channelReadComplete(ctx);
+            decode(ctx, internalBuffer(), out);
+            for (Object request : out) {
+                ctx.fireChannelRead(request);
+            }
+            if (internalBuffer().isReadable()) {
+                channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            }
+            ctx.fireChannelReadComplete();
         } catch (Exception e) {
             ctx.fireExceptionCaught(e);
         }

@@ -84,6 +84,16 @@ final class EmbeddedNbd implements AutoCloseable {
         return pending;
     }
 
+    /** A parser over the server's output; reads consume it. */
+    ReplyReader replies() {
+        return new ReplyReader(new java.io.DataInputStream(new io.netty.buffer.ByteBufInputStream(output())));
+    }
+
+    void write(int flags, long cookie, long offset, byte[] data) {
+        ByteBuf b = header(flags, RequestDescriptor.CMD_WRITE, cookie, offset, data.length);
+        send(Unpooled.wrappedBuffer(b, Unpooled.wrappedBuffer(data)));
+    }
+
     void expectGreeting() {
         ByteBuf out = output();
         assertEquals(HandshakeDescriptor.GREETING_LENGTH, out.readableBytes());
