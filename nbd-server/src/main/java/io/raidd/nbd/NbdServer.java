@@ -219,6 +219,12 @@ public final class NbdServer implements AutoCloseable {
         return Optional.ofNullable(registry.get(exportName)).map(e -> e.stats);
     }
 
+    /** Bytes currently held for in-flight requests across all connections (for tests and metrics). */
+    long inFlightBytes() {
+        ServerContext c = context;
+        return c == null ? 0 : c.sharedBudget.usedBytes();
+    }
+
     /** Open client connections, negotiating or transmitting. */
     public int connectionCount() {
         return connections.get();
