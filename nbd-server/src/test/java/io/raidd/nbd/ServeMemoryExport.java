@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * Manual and benchmark runs: serves one in-memory export until killed.
  *
- * <p>{@code java -cp ... io.raidd.nbd.ServeMemoryExport <port> <sizeMiB> [unixSocketPath]}
+ * <p>{@code java -cp ... io.raidd.nbd.ServeMemoryExport <port> <sizeMiB> [unixSocketPath|-] [on|require
+ * certDir]}; certDir holds server-cert.pem and server-key.pem.
  */
 public final class ServeMemoryExport {
     public static void main(String[] args) throws Exception {
@@ -21,8 +22,13 @@ public final class ServeMemoryExport {
                         .description("in-memory test export")
                         .fastZero(true)
                         .build());
-        if (args.length > 2) {
+        if (args.length > 2 && !args[2].equals("-")) {
             config.listenUnix(Path.of(args[2]));
+        }
+        if (args.length > 4) {
+            Path certs = Path.of(args[4]);
+            config.tlsMode(TlsMode.valueOf(args[3].toUpperCase(java.util.Locale.ROOT)))
+                    .tlsCertificate(certs.resolve("server-cert.pem"), certs.resolve("server-key.pem"));
         }
         try (NbdServer server = new NbdServer(config.build())) {
             List<SocketAddress> bound = server.start();
