@@ -71,6 +71,7 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
     private long skipRemaining;
     private int skipReplyType;
     private String skipMessage;
+    private boolean pausedForWrites;
 
     NbdNegotiationHandler(ServerContext server) {
         this.server = server;
@@ -105,6 +106,12 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
         // Some steps consume no bytes (an option with empty data), and the caller only calls again
         // while bytes remain, so keep stepping as long as something moves.
         while (!ctx.isRemoved()) {
+            if (state == State.OPTION_HEADER && !ctx.channel().isWritable()) {
+                // A client that sends options without reading the replies would make us buffer
+                // replies without bound: stop reading until it catches up.
+                pauseUntilWritable();
+                return;
+            }
             State before = state;
             int readable = in.readableBytes();
             step(in);
@@ -206,6 +213,25 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
             // TLS and cannot be interpreted.
             hardDisconnect("data sent before the STARTTLS reply");
         }
+    }
+
+    private void pauseUntilWritable() {
+        if (!pausedForWrites) {
+            pausedForWrites = true;
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (pausedForWrites && ctx.channel().isWritable()) {
+            pausedForWrites = false;
+            ctx.channel().config().setAutoRead(true);
+            if (internalBuffer().isReadable()) {
+                channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     private boolean tlsRequiredNow() {
@@ -428,8 +454,8 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                 server.sharedBudget,
                 ctx.channel().eventLoop());
         NbdRequestDecoder decoder = new NbdRequestDecoder(server.config.maxPayloadBytes(), budget);
-        NbdTransmissionHandler handler =
-                new NbdTransmissionHandler(ctx.channel(), session, server.ioExecutor, budget, decoder);
+        FairSubmitter io = new FairSubmitter(server.ioExecutor, server.config.maxExecutingRequestsPerConnection());
+        NbdTransmissionHandler handler = new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder);
         ctx.flush();
         if (!entry.attach(handler)) {
             hardDisconnect("export removed during negotiation");

@@ -32,6 +32,7 @@ public final class NbdServerConfig {
     private final List<NbdExport> exports;
     private final int maxPayloadBytes;
     private final int maxInFlightRequestsPerConnection;
+    private final int maxExecutingRequestsPerConnection;
     private final long maxInFlightBytesPerConnection;
     private final long maxInFlightBytesTotal;
     private final int maxConnections;
@@ -49,6 +50,7 @@ public final class NbdServerConfig {
         this.exports = List.copyOf(b.exports.values());
         this.maxPayloadBytes = b.maxPayloadBytes;
         this.maxInFlightRequestsPerConnection = b.maxInFlightRequestsPerConnection;
+        this.maxExecutingRequestsPerConnection = b.maxExecutingRequestsPerConnection;
         this.maxInFlightBytesPerConnection = b.maxInFlightBytesPerConnection;
         this.maxInFlightBytesTotal = b.maxInFlightBytesTotal;
         this.maxConnections = b.maxConnections;
@@ -95,6 +97,10 @@ public final class NbdServerConfig {
         return maxInFlightRequestsPerConnection;
     }
 
+    public int maxExecutingRequestsPerConnection() {
+        return maxExecutingRequestsPerConnection;
+    }
+
     public long maxInFlightBytesPerConnection() {
         return maxInFlightBytesPerConnection;
     }
@@ -138,6 +144,7 @@ public final class NbdServerConfig {
         private final Map<String, NbdExport> exports = new LinkedHashMap<>();
         private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
         private int maxInFlightRequestsPerConnection = 128;
+        private int maxExecutingRequestsPerConnection = 16;
         private long maxInFlightBytesPerConnection = 64L * 1024 * 1024;
         private long maxInFlightBytesTotal = 1024L * 1024 * 1024;
         private int maxConnections = 4096;
@@ -202,6 +209,15 @@ public final class NbdServerConfig {
             return this;
         }
 
+        /**
+         * Device calls one connection may have running at once on the shared I/O threads, so that a
+         * client with many slow requests cannot take every thread from the others.
+         */
+        public Builder maxExecutingRequestsPerConnection(int n) {
+            this.maxExecutingRequestsPerConnection = n;
+            return this;
+        }
+
         /** Bytes of WRITE payload plus READ reply data one connection may hold before reading stops. */
         public Builder maxInFlightBytesPerConnection(long bytes) {
             this.maxInFlightBytesPerConnection = bytes;
@@ -263,6 +279,7 @@ public final class NbdServerConfig {
                     maxPayloadBytes >= 1024 * 1024 && maxPayloadBytes <= 1 << 30 && maxPayloadBytes % 65536 == 0,
                     "maxPayloadBytes must be a multiple of 64 KiB in [1 MiB, 1 GiB], was " + maxPayloadBytes);
             require(maxInFlightRequestsPerConnection >= 1, "maxInFlightRequestsPerConnection must be >= 1");
+            require(maxExecutingRequestsPerConnection >= 1, "maxExecutingRequestsPerConnection must be >= 1");
             require(
                     maxInFlightBytesPerConnection >= maxPayloadBytes,
                     "maxInFlightBytesPerConnection must be >= maxPayloadBytes so one maximal request fits");

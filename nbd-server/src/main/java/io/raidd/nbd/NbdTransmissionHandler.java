@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
@@ -25,7 +24,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
     private final Channel channel;
     private final TransmissionSession session;
     private final CommandExecutor commands;
-    private final Executor ioExecutor;
+    private final FairSubmitter io;
     private final ConnectionBudget budget;
     private final NbdRequestDecoder decoder;
 
@@ -36,13 +35,13 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
     NbdTransmissionHandler(
             Channel channel,
             TransmissionSession session,
-            Executor ioExecutor,
+            FairSubmitter io,
             ConnectionBudget budget,
             NbdRequestDecoder decoder) {
         this.channel = channel;
         this.session = session;
         this.commands = new CommandExecutor(session);
-        this.ioExecutor = ioExecutor;
+        this.io = io;
         this.budget = budget;
         this.decoder = decoder;
     }
@@ -76,15 +75,20 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             writeReply(commands.refuse(r, refusal, ctx.alloc()), r);
             return;
         }
-        try {
-            ioExecutor.execute(() -> runOnIoThread(r));
-        } catch (RejectedExecutionException e) {
-            r.releasePayload();
-            writeReply(
-                    commands.refuse(
-                            r, new CommandExecutor.Refusal(NbdErrno.ESHUTDOWN, "server is shutting down"), ctx.alloc()),
-                    r);
-        }
+        io.submit(new FairSubmitter.Task() {
+            @Override
+            public void run() {
+                runOnIoThread(r);
+            }
+
+            @Override
+            public void rejected() {
+                r.releasePayload();
+                ByteBuf reply = commands.refuse(
+                        r, new CommandExecutor.Refusal(NbdErrno.ESHUTDOWN, "server is shutting down"), ctx.alloc());
+                sendFromAnyThread(reply, r);
+            }
+        });
     }
 
     private void runOnIoThread(NbdRequest r) {
@@ -100,12 +104,19 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
         } finally {
             r.releasePayload();
         }
-        ByteBuf toWrite = reply;
+        sendFromAnyThread(reply, r);
+    }
+
+    private void sendFromAnyThread(ByteBuf reply, NbdRequest r) {
+        if (ctx.executor().inEventLoop()) {
+            writeReply(reply, r);
+            return;
+        }
         try {
-            ctx.executor().execute(() -> writeReply(toWrite, r));
+            ctx.executor().execute(() -> writeReply(reply, r));
         } catch (RejectedExecutionException e) {
             // The event loop is gone, and with it the connection and its budget bookkeeping.
-            ReferenceCountUtil.release(toWrite);
+            ReferenceCountUtil.release(reply);
         }
     }
 

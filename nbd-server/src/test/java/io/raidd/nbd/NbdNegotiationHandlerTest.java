@@ -32,6 +32,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslHandler;
 import io.raidd.blockdev.MemoryBlockDevice;
 import java.nio.ByteBuffer;
@@ -366,6 +373,71 @@ class NbdNegotiationHandlerTest {
             assertEquals(
                     REP_ERR_INVALID,
                     nbd.optionExpectingOne(OPT_SET_META_CONTEXT, truncated).type());
+        }
+    }
+
+    @Test
+    void clientThatDoesNotReadOptionRepliesIsPaused() {
+        NbdServerConfig config = NbdServerConfig.builder().build();
+        ExportRegistry registry = new ExportRegistry(null);
+        registry.add(NbdExport.builder("mem", new MemoryBlockDevice(1 << 20)).build());
+        ServerContext context = new ServerContext(config, registry, Runnable::run);
+        int[] writabilityChanges = {0};
+        long[] maxPending = {0};
+        EmbeddedChannel channel = new EmbeddedChannel();
+        channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(32, 64));
+        channel.pipeline()
+                .addLast(new ChannelOutboundHandlerAdapter() {
+                    @Override
+                    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                        ctx.write(msg, promise);
+                        maxPending[0] = Math.max(
+                                maxPending[0],
+                                ctx.channel().unsafe().outboundBuffer().totalPendingWriteBytes());
+                    }
+                })
+                .addLast(new FlushConsolidationHandler(256, true))
+                .addLast(new NbdNegotiationHandler(context))
+                .addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+                        writabilityChanges[0]++;
+                    }
+                });
+        channel.pipeline().fireChannelActive();
+        try {
+            ByteBuf in = Unpooled.buffer().writeInt(CLIENT_FLAGS);
+            for (int i = 0; i < 100; i++) {
+                in.writeLong(HandshakeDescriptor.IHAVEOPT).writeInt(OPT_LIST).writeInt(0);
+            }
+            channel.writeInbound(in);
+            for (int i = 0; i < 1000 && channel.hasPendingTasks(); i++) {
+                channel.runPendingTasks();
+            }
+            ByteBuf all = Unpooled.buffer();
+            ByteBuf out;
+            while ((out = channel.readOutbound()) != null) {
+                all.writeBytes(out);
+                out.release();
+            }
+            int replies = 0;
+            try {
+                all.skipBytes(HandshakeDescriptor.GREETING_LENGTH);
+                while (all.isReadable()) {
+                    assertEquals(OptionDescriptor.REPLY_MAGIC, all.readLong());
+                    all.skipBytes(8);
+                    all.skipBytes(all.readInt());
+                    replies++;
+                }
+            } finally {
+                all.release();
+            }
+            assertEquals(200, replies, "every LIST answered (one SERVER and one ACK each)");
+            assertTrue(writabilityChanges[0] >= 2, "the channel went unwritable and back");
+            assertTrue(maxPending[0] < 64 + 200, "replies never pile up: " + maxPending[0]);
+            assertTrue(channel.config().isAutoRead());
+        } finally {
+            channel.finishAndReleaseAll();
         }
     }
 
