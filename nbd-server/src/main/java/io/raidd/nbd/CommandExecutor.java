@@ -1,0 +1,430 @@
+package io.raidd.nbd;
+
+import static io.raidd.nbd.RequestDescriptor.CMD_BLOCK_STATUS;
+import static io.raidd.nbd.RequestDescriptor.CMD_CACHE;
+import static io.raidd.nbd.RequestDescriptor.CMD_FLUSH;
+import static io.raidd.nbd.RequestDescriptor.CMD_READ;
+import static io.raidd.nbd.RequestDescriptor.CMD_TRIM;
+import static io.raidd.nbd.RequestDescriptor.CMD_WRITE;
+import static io.raidd.nbd.RequestDescriptor.CMD_WRITE_ZEROES;
+import static io.raidd.nbd.RequestDescriptor.FLAG_DF;
+import static io.raidd.nbd.RequestDescriptor.FLAG_FAST_ZERO;
+import static io.raidd.nbd.RequestDescriptor.FLAG_FUA;
+import static io.raidd.nbd.RequestDescriptor.FLAG_NO_HOLE;
+import static io.raidd.nbd.RequestDescriptor.FLAG_REQ_ONE;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+import io.raidd.blockdev.BlockDevice;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Executes transmission commands against the export's device. {@link #validate} runs on the event
+ * loop and never touches the device; {@link #execute} runs on an I/O thread and may block.
+ */
+final class CommandExecutor {
+    private static final System.Logger LOG = System.getLogger(CommandExecutor.class.getName());
+
+    static final int ALLOCATION_CONTEXT_ID = 1;
+
+    /** Reads shorter than this are sent as one data chunk without asking the device for holes. */
+    static final int SPARSE_READ_MIN_BYTES = 64 * 1024;
+
+    /** Zero runs at least this long inside a read are sent as OFFSET_HOLE instead of data. */
+    static final int HOLE_CHUNK_MIN_BYTES = 4096;
+
+    private static final int ZERO_WRITE_CHUNK_BYTES = 1024 * 1024;
+    private static final ByteBuffer ZEROES =
+            ByteBuffer.allocateDirect(ZERO_WRITE_CHUNK_BYTES).asReadOnlyBuffer();
+
+    private final TransmissionSession session;
+    private final NbdExport export;
+    private final BlockDevice device;
+    private final NbdExportStats stats;
+    private final int allowedFlagsMask;
+
+    CommandExecutor(TransmissionSession session) {
+        this.session = session;
+        this.export = session.export();
+        this.device = export.device();
+        this.stats = session.entry().stats;
+        int mask = 0xffff;
+        if ((session.transmissionFlags() & TransmissionFlags.SEND_FUA) == 0) {
+            mask &= ~FLAG_FUA;
+        }
+        if ((session.transmissionFlags() & TransmissionFlags.SEND_DF) == 0) {
+            mask &= ~FLAG_DF;
+        }
+        if ((session.transmissionFlags() & TransmissionFlags.SEND_FAST_ZERO) == 0) {
+            mask &= ~FLAG_FAST_ZERO;
+        }
+        this.allowedFlagsMask = mask;
+    }
+
+    /** Why a request is refused before it reaches the device. */
+    record Refusal(int errno, String message) {}
+
+    /** Returns the refusal for a request the device must not see, or null when it may run. */
+    Refusal check(NbdRequest r) {
+        int allowed = RequestDescriptor.flagsAllowedFor(r.type) & allowedFlagsMask;
+        if (allowed == 0 && !isKnownCommand(r.type)) {
+            return new Refusal(NbdErrno.EINVAL, "unknown command " + r.type);
+        }
+        if ((r.flags & ~allowed) != 0) {
+            return new Refusal(
+                    NbdErrno.EINVAL,
+                    "flags 0x" + Integer.toHexString(r.flags) + " not valid for "
+                            + RequestDescriptor.commandName(r.type));
+        }
+        long size = export.sizeBytes();
+        boolean inRange = r.offset >= 0 && r.offset <= size && r.length <= size - r.offset;
+        boolean aligned = ((r.offset | r.length) & (session.enforcedAlignmentBytes() - 1)) == 0;
+        long max = session.maxPayloadBytes();
+        switch (r.type) {
+            case CMD_READ -> {
+                if (r.length > max) {
+                    return new Refusal(
+                            NbdErrno.EINVAL, "read of " + r.length + " bytes exceeds maximum payload " + max);
+                }
+                if (!inRange) {
+                    return new Refusal(NbdErrno.EINVAL, "read beyond the end of the export");
+                }
+            }
+            case CMD_WRITE -> {
+                if (r.payloadSkipped) {
+                    return new Refusal(
+                            NbdErrno.EINVAL, "write of " + r.length + " bytes exceeds maximum payload " + max);
+                }
+                if (session.readOnly()) {
+                    return new Refusal(NbdErrno.EPERM, "export is read-only");
+                }
+                if (!inRange) {
+                    return new Refusal(NbdErrno.ENOSPC, "write beyond the end of the export");
+                }
+            }
+            case CMD_FLUSH -> {
+                if (r.offset != 0 || r.length != 0) {
+                    return new Refusal(NbdErrno.EINVAL, "flush offset and length must be zero");
+                }
+                return null;
+            }
+            case CMD_TRIM -> {
+                if (session.readOnly()) {
+                    return new Refusal(NbdErrno.EPERM, "export is read-only");
+                }
+                if (!inRange) {
+                    return new Refusal(NbdErrno.EINVAL, "trim beyond the end of the export");
+                }
+            }
+            case CMD_CACHE -> {
+                if (!inRange) {
+                    return new Refusal(NbdErrno.EINVAL, "cache beyond the end of the export");
+                }
+                if (session.blockSizeNegotiated() && r.length > max) {
+                    return new Refusal(NbdErrno.EINVAL, "cache of " + r.length + " bytes exceeds maximum block size");
+                }
+            }
+            case CMD_WRITE_ZEROES -> {
+                if (session.readOnly()) {
+                    return new Refusal(NbdErrno.EPERM, "export is read-only");
+                }
+                if (!inRange) {
+                    return new Refusal(NbdErrno.ENOSPC, "write zeroes beyond the end of the export");
+                }
+                if (session.blockSizeNegotiated() && !r.hasFlag(FLAG_FAST_ZERO) && r.length > max) {
+                    return new Refusal(
+                            NbdErrno.EINVAL, "write zeroes of " + r.length + " bytes exceeds maximum block size");
+                }
+                if (r.hasFlag(FLAG_FAST_ZERO) && (!export.fastZero() || r.hasFlag(FLAG_NO_HOLE))) {
+                    // Fully provisioned zeroes cost as much as writing them, so they are never fast.
+                    return new Refusal(NbdErrno.ENOTSUP, "zeroing this range is not faster than writing it");
+                }
+            }
+            case CMD_BLOCK_STATUS -> {
+                if (session.allocationContextId() == 0) {
+                    return new Refusal(NbdErrno.EINVAL, "no metadata context was negotiated");
+                }
+                if (r.length == 0) {
+                    return new Refusal(NbdErrno.EINVAL, "block status of zero length");
+                }
+                if (!inRange) {
+                    return new Refusal(NbdErrno.EINVAL, "block status beyond the end of the export");
+                }
+            }
+            default -> {
+                return new Refusal(NbdErrno.EINVAL, "unknown command " + r.type);
+            }
+        }
+        if (!aligned) {
+            return new Refusal(
+                    NbdErrno.EINVAL,
+                    "request not aligned to the minimum block size " + session.enforcedAlignmentBytes());
+        }
+        return null;
+    }
+
+    private static boolean isKnownCommand(int type) {
+        return type >= CMD_READ && type <= CMD_BLOCK_STATUS;
+    }
+
+    /** The reply for a refused request; counted in the export's statistics. */
+    ByteBuf refuse(NbdRequest r, Refusal refusal, ByteBufAllocator alloc) {
+        stats.recordReply(refusal.errno());
+        return errorReply(r, refusal.errno(), refusal.message(), alloc);
+    }
+
+    ByteBuf errorReply(NbdRequest r, int errno, String message, ByteBufAllocator alloc) {
+        if (session.structuredReplies()) {
+            return Replies.error(alloc, r.cookie, errno, message);
+        }
+        return Replies.simple(alloc, r.cookie, errno);
+    }
+
+    /** Runs a checked request on the device and returns its complete reply. May block. */
+    ByteBuf execute(NbdRequest r, ByteBufAllocator alloc) {
+        int errno;
+        String message;
+        try {
+            switch (r.type) {
+                case CMD_READ -> {
+                    return read(r, alloc);
+                }
+                case CMD_WRITE -> write(r);
+                case CMD_FLUSH -> device.flush();
+                case CMD_TRIM -> trim(r);
+                case CMD_CACHE -> {
+                    // No server-side cache exists to warm; success changes nothing, as CACHE requires.
+                }
+                case CMD_WRITE_ZEROES -> writeZeroes(r);
+                case CMD_BLOCK_STATUS -> {
+                    return blockStatus(r, alloc);
+                }
+                default -> throw new IllegalStateException("unchecked command " + r);
+            }
+            stats.recordReply(NbdErrno.OK);
+            return Replies.simple(alloc, r.cookie, NbdErrno.OK);
+        } catch (IOException e) {
+            errno = NbdErrno.fromIOException(e);
+            message = String.valueOf(e.getMessage());
+            LOG.log(System.Logger.Level.DEBUG, () -> export.name() + ": " + r + " failed", e);
+        } catch (IllegalArgumentException e) {
+            errno = NbdErrno.EINVAL;
+            message = String.valueOf(e.getMessage());
+        } catch (RuntimeException | OutOfMemoryError e) {
+            errno = NbdErrno.EIO;
+            message = e.toString();
+            LOG.log(System.Logger.Level.WARNING, () -> export.name() + ": " + r + " failed unexpectedly", e);
+        }
+        stats.recordReply(errno);
+        return errorReply(r, errno, message, alloc);
+    }
+
+    private void write(NbdRequest r) throws IOException {
+        if (r.length == 0) {
+            return;
+        }
+        ByteBuffer src = r.payload().nioBuffer();
+        if (r.hasFlag(FLAG_FUA)) {
+            device.writeDurable(r.offset, src);
+        } else {
+            device.write(r.offset, src);
+        }
+        stats.addBytesWritten(r.length);
+    }
+
+    private void trim(NbdRequest r) throws IOException {
+        if (r.length > 0) {
+            try {
+                device.discard(r.offset, r.length);
+            } catch (UnsupportedOperationException e) {
+                // TRIM is a hint; a device that cannot discard simply keeps the data.
+            }
+        }
+        if (r.hasFlag(FLAG_FUA)) {
+            device.flush();
+        }
+    }
+
+    private void writeZeroes(NbdRequest r) throws IOException {
+        if (r.length > 0) {
+            if (r.hasFlag(FLAG_NO_HOLE)) {
+                // BlockDevice.writeZeroes may punch holes; NO_HOLE demands allocated zeroes.
+                writeExplicitZeroes(r.offset, r.length);
+            } else {
+                try {
+                    device.writeZeroes(r.offset, r.length);
+                } catch (UnsupportedOperationException e) {
+                    writeExplicitZeroes(r.offset, r.length);
+                }
+            }
+        }
+        if (r.hasFlag(FLAG_FUA)) {
+            device.flush();
+        }
+    }
+
+    private void writeExplicitZeroes(long offset, long length) throws IOException {
+        long pos = offset;
+        long end = offset + length;
+        while (pos < end) {
+            int n = (int) Math.min(ZERO_WRITE_CHUNK_BYTES, end - pos);
+            ByteBuffer zeroes = ZEROES.duplicate();
+            zeroes.limit(n);
+            device.write(pos, zeroes);
+            pos += n;
+        }
+    }
+
+    private ByteBuf read(NbdRequest r, ByteBufAllocator alloc) {
+        int length = (int) r.length;
+        if (!session.structuredReplies()) {
+            ByteBuf buf = Replies.simpleWithRoom(alloc, r.cookie, length);
+            try {
+                readInto(buf, r.offset, length);
+            } catch (IOException | RuntimeException e) {
+                buf.release();
+                int errno = e instanceof IOException io ? NbdErrno.fromIOException(io) : NbdErrno.EIO;
+                logReadFailure(r, e);
+                stats.recordReply(errno);
+                return Replies.simple(alloc, r.cookie, errno);
+            }
+            return completedRead(buf, length);
+        }
+        if (length == 0) {
+            stats.recordReply(NbdErrno.OK);
+            return Replies.none(alloc, r.cookie);
+        }
+        if (r.hasFlag(FLAG_DF) || length < SPARSE_READ_MIN_BYTES) {
+            return readOneChunk(r, alloc, r.offset, length);
+        }
+        AllocationExtents.Descriptors layout;
+        try {
+            layout = AllocationExtents.describe(
+                    device, r.offset, length, export.minimumBlockSizeBytes(), AllocationExtents.MAX_DESCRIPTORS);
+        } catch (IOException | RuntimeException e) {
+            return readOneChunk(r, alloc, r.offset, length);
+        }
+        if (!hasHoleWorthSending(layout)) {
+            return readOneChunk(r, alloc, r.offset, length);
+        }
+        return readSparse(r, alloc, layout);
+    }
+
+    private ByteBuf readOneChunk(NbdRequest r, ByteBufAllocator alloc, long offset, int length) {
+        ByteBuf buf = Replies.dataWithRoom(alloc, r.cookie, true, offset, length);
+        try {
+            readInto(buf, offset, length);
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            logReadFailure(r, e);
+            int errno = e instanceof IOException io ? NbdErrno.fromIOException(io) : NbdErrno.EIO;
+            stats.recordReply(errno);
+            return Replies.errorAt(alloc, r.cookie, true, errno, String.valueOf(e.getMessage()), offset);
+        }
+        return completedRead(buf, length);
+    }
+
+    /**
+     * A read whose range holds zero runs: data chunks for the rest, OFFSET_HOLE for the runs, so a
+     * sparse region costs 32 bytes on the wire instead of its length. Chunks are produced in order;
+     * an error ends the reply with ERROR_OFFSET at the failed chunk, after the chunks already read.
+     */
+    private ByteBuf readSparse(NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout) {
+        List<ByteBuf> chunks = new ArrayList<>();
+        long pos = r.offset;
+        long end = r.offset + r.length;
+        long dataStart = -1;
+        boolean failed = false;
+        for (int i = 0; i < layout.count() && !failed; i++) {
+            long extentEnd = pos + layout.length(i);
+            if (isHoleWorthSending(layout, i)) {
+                if (dataStart >= 0) {
+                    failed = !addData(r, alloc, chunks, dataStart, pos);
+                    dataStart = -1;
+                }
+                if (!failed) {
+                    chunks.add(Replies.hole(alloc, r.cookie, false, pos, (int) (extentEnd - pos)));
+                }
+            } else if (dataStart < 0) {
+                dataStart = pos;
+            }
+            pos = extentEnd;
+        }
+        if (!failed && pos < end && dataStart < 0) {
+            dataStart = pos;
+        }
+        if (!failed && dataStart >= 0) {
+            failed = !addData(r, alloc, chunks, dataStart, end);
+        }
+        if (!failed) {
+            stats.recordReply(NbdErrno.OK);
+            stats.addBytesRead(r.length);
+        }
+        Replies.markDone(chunks.get(chunks.size() - 1));
+        CompositeByteBuf reply = alloc.compositeDirectBuffer(chunks.size());
+        reply.addComponents(true, chunks);
+        return reply;
+    }
+
+    private boolean addData(NbdRequest r, ByteBufAllocator alloc, List<ByteBuf> chunks, long from, long to) {
+        int length = (int) (to - from);
+        ByteBuf buf = Replies.dataWithRoom(alloc, r.cookie, false, from, length);
+        try {
+            readInto(buf, from, length);
+            chunks.add(buf);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            logReadFailure(r, e);
+            int errno = e instanceof IOException io ? NbdErrno.fromIOException(io) : NbdErrno.EIO;
+            stats.recordReply(errno);
+            chunks.add(Replies.errorAt(alloc, r.cookie, false, errno, String.valueOf(e.getMessage()), from));
+            return false;
+        }
+    }
+
+    private static boolean hasHoleWorthSending(AllocationExtents.Descriptors layout) {
+        for (int i = 0; i < layout.count(); i++) {
+            if (isHoleWorthSending(layout, i)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isHoleWorthSending(AllocationExtents.Descriptors layout, int i) {
+        return (layout.flags(i) & StructuredReplyDescriptor.STATE_ZERO) != 0
+                && layout.length(i) >= HOLE_CHUNK_MIN_BYTES;
+    }
+
+    private void readInto(ByteBuf buf, long offset, int length) throws IOException {
+        int at = buf.writerIndex();
+        if (length > 0) {
+            ByteBuffer dst = buf.nioBuffer(at, length);
+            device.read(offset, dst);
+        }
+        buf.writerIndex(at + length);
+    }
+
+    private ByteBuf completedRead(ByteBuf buf, int length) {
+        stats.recordReply(NbdErrno.OK);
+        stats.addBytesRead(length);
+        return buf;
+    }
+
+    private ByteBuf blockStatus(NbdRequest r, ByteBufAllocator alloc) throws IOException {
+        int max = r.hasFlag(FLAG_REQ_ONE) ? 1 : AllocationExtents.MAX_DESCRIPTORS;
+        AllocationExtents.Descriptors d =
+                AllocationExtents.describe(device, r.offset, r.length, session.extentAlignmentBytes(), max);
+        stats.recordReply(NbdErrno.OK);
+        return Replies.blockStatus(alloc, r.cookie, session.allocationContextId(), d);
+    }
+
+    private void logReadFailure(NbdRequest r, Exception e) {
+        LOG.log(System.Logger.Level.DEBUG, () -> export.name() + ": " + r + " failed", e);
+    }
+}

@@ -1,0 +1,323 @@
+package io.raidd.nbd;
+
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Everything the server needs, built once, validated once, then immutable. TLS material is loaded
+ * and checked by {@link Builder#build()}, so a bad certificate fails at configuration time, not at
+ * the first client.
+ */
+public final class NbdServerConfig {
+    public static final int DEFAULT_PORT = 10809;
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    /** The payload size the Linux kernel client may send (65536 sectors); clients that ask obey it. */
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;
+
+    private final List<SocketAddress> listenAddresses;
+    private final TlsMode tlsMode;
+    private final SslContext sslContext;
+    private final String defaultExportName;
+    private final List<NbdExport> exports;
+    private final int maxPayloadBytes;
+    private final int maxInFlightRequestsPerConnection;
+    private final int maxExecutingRequestsPerConnection;
+    private final long maxInFlightBytesPerConnection;
+    private final long maxInFlightBytesTotal;
+    private final int maxConnections;
+    private final Duration handshakeTimeout;
+    private final Duration shutdownTimeout;
+    private final int ioThreads;
+    private final int eventLoopThreads;
+    private final boolean preferNativeTransport;
+
+    private NbdServerConfig(Builder b, SslContext sslContext) {
+        this.listenAddresses = List.copyOf(b.listenAddresses);
+        this.tlsMode = b.tlsMode;
+        this.sslContext = sslContext;
+        this.defaultExportName = b.defaultExportName;
+        this.exports = List.copyOf(b.exports.values());
+        this.maxPayloadBytes = b.maxPayloadBytes;
+        this.maxInFlightRequestsPerConnection = b.maxInFlightRequestsPerConnection;
+        this.maxExecutingRequestsPerConnection = b.maxExecutingRequestsPerConnection;
+        this.maxInFlightBytesPerConnection = b.maxInFlightBytesPerConnection;
+        this.maxInFlightBytesTotal = b.maxInFlightBytesTotal;
+        this.maxConnections = b.maxConnections;
+        this.handshakeTimeout = b.handshakeTimeout;
+        this.shutdownTimeout = b.shutdownTimeout;
+        this.ioThreads = b.ioThreads;
+        this.eventLoopThreads = b.eventLoopThreads;
+        this.preferNativeTransport = b.preferNativeTransport;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** TCP ({@link InetSocketAddress}) and unix-socket ({@link UnixDomainSocketAddress}) listeners. */
+    public List<SocketAddress> listenAddresses() {
+        return listenAddresses;
+    }
+
+    public TlsMode tlsMode() {
+        return tlsMode;
+    }
+
+    /** Present exactly when {@link #tlsMode()} is not OFF. */
+    Optional<SslContext> sslContext() {
+        return Optional.ofNullable(sslContext);
+    }
+
+    /** The export a client gets when it asks for the empty name, if configured. */
+    public Optional<String> defaultExportName() {
+        return Optional.ofNullable(defaultExportName);
+    }
+
+    /** Exports present from start; more can be added at runtime with {@link NbdServer#addExport}. */
+    public List<NbdExport> exports() {
+        return exports;
+    }
+
+    public int maxPayloadBytes() {
+        return maxPayloadBytes;
+    }
+
+    public int maxInFlightRequestsPerConnection() {
+        return maxInFlightRequestsPerConnection;
+    }
+
+    public int maxExecutingRequestsPerConnection() {
+        return maxExecutingRequestsPerConnection;
+    }
+
+    public long maxInFlightBytesPerConnection() {
+        return maxInFlightBytesPerConnection;
+    }
+
+    public long maxInFlightBytesTotal() {
+        return maxInFlightBytesTotal;
+    }
+
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    public Duration handshakeTimeout() {
+        return handshakeTimeout;
+    }
+
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    /** 0 means Netty's default (twice the number of cores). */
+    public int eventLoopThreads() {
+        return eventLoopThreads;
+    }
+
+    public boolean preferNativeTransport() {
+        return preferNativeTransport;
+    }
+
+    public static final class Builder {
+        private final List<SocketAddress> listenAddresses = new ArrayList<>();
+        private TlsMode tlsMode = TlsMode.OFF;
+        private Path tlsCertificateChain;
+        private Path tlsPrivateKey;
+        private Path tlsClientCertificateAuthority;
+        private String defaultExportName;
+        private final Map<String, NbdExport> exports = new LinkedHashMap<>();
+        private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+        private int maxInFlightRequestsPerConnection = 128;
+        private int maxExecutingRequestsPerConnection = 16;
+        private long maxInFlightBytesPerConnection = 64L * 1024 * 1024;
+        private long maxInFlightBytesTotal = 1024L * 1024 * 1024;
+        private int maxConnections = 4096;
+        private Duration handshakeTimeout = Duration.ofSeconds(30);
+        private Duration shutdownTimeout = Duration.ofSeconds(30);
+        private int ioThreads = 32;
+        private int eventLoopThreads;
+        private boolean preferNativeTransport = true;
+
+        private Builder() {}
+
+        /** Listen on TCP; port 0 picks an ephemeral port, reported by {@link NbdServer#start()}. */
+        public Builder listenTcp(String host, int port) {
+            listenAddresses.add(new InetSocketAddress(Objects.requireNonNull(host, "host"), port));
+            return this;
+        }
+
+        public Builder listenUnix(Path socketPath) {
+            listenAddresses.add(UnixDomainSocketAddress.of(Objects.requireNonNull(socketPath, "socketPath")));
+            return this;
+        }
+
+        public Builder tlsMode(TlsMode tlsMode) {
+            this.tlsMode = Objects.requireNonNull(tlsMode, "tlsMode");
+            return this;
+        }
+
+        /** PEM certificate chain and PEM private key (PKCS#8, "BEGIN PRIVATE KEY"). */
+        public Builder tlsCertificate(Path certificateChainPem, Path privateKeyPem) {
+            this.tlsCertificateChain = Objects.requireNonNull(certificateChainPem, "certificateChainPem");
+            this.tlsPrivateKey = Objects.requireNonNull(privateKeyPem, "privateKeyPem");
+            return this;
+        }
+
+        /** When set, clients must present a certificate signed by one of these PEM CAs. */
+        public Builder tlsClientCertificateAuthority(Path caPem) {
+            this.tlsClientCertificateAuthority = Objects.requireNonNull(caPem, "caPem");
+            return this;
+        }
+
+        public Builder defaultExport(String exportName) {
+            this.defaultExportName = Objects.requireNonNull(exportName, "exportName");
+            return this;
+        }
+
+        public Builder export(NbdExport export) {
+            Objects.requireNonNull(export, "export");
+            if (exports.putIfAbsent(export.name(), export) != null) {
+                throw new IllegalArgumentException("duplicate export " + export.name());
+            }
+            return this;
+        }
+
+        /** Largest READ/WRITE payload; advertised as the maximum block size. */
+        public Builder maxPayloadBytes(int maxPayloadBytes) {
+            this.maxPayloadBytes = maxPayloadBytes;
+            return this;
+        }
+
+        public Builder maxInFlightRequestsPerConnection(int n) {
+            this.maxInFlightRequestsPerConnection = n;
+            return this;
+        }
+
+        /**
+         * Device calls one connection may have running at once on the shared I/O threads, so that a
+         * client with many slow requests cannot take every thread from the others.
+         */
+        public Builder maxExecutingRequestsPerConnection(int n) {
+            this.maxExecutingRequestsPerConnection = n;
+            return this;
+        }
+
+        /** Bytes of WRITE payload plus READ reply data one connection may hold before reading stops. */
+        public Builder maxInFlightBytesPerConnection(long bytes) {
+            this.maxInFlightBytesPerConnection = bytes;
+            return this;
+        }
+
+        /** The same, summed over all connections; keeps many clients from exhausting memory. */
+        public Builder maxInFlightBytesTotal(long bytes) {
+            this.maxInFlightBytesTotal = bytes;
+            return this;
+        }
+
+        public Builder maxConnections(int maxConnections) {
+            this.maxConnections = maxConnections;
+            return this;
+        }
+
+        /** Connections that have not reached the transmission phase by then are dropped. */
+        public Builder handshakeTimeout(Duration timeout) {
+            this.handshakeTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** How long {@link NbdServer#close()} lets in-flight requests finish before dropping connections. */
+        public Builder shutdownTimeout(Duration timeout) {
+            this.shutdownTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** Threads that call the BlockDevice; device calls may block, so they never run on the event loop. */
+        public Builder ioThreads(int ioThreads) {
+            this.ioThreads = ioThreads;
+            return this;
+        }
+
+        public Builder eventLoopThreads(int eventLoopThreads) {
+            this.eventLoopThreads = eventLoopThreads;
+            return this;
+        }
+
+        /** Use epoll when available (always required for nothing; NIO is the fallback). */
+        public Builder preferNativeTransport(boolean preferNativeTransport) {
+            this.preferNativeTransport = preferNativeTransport;
+            return this;
+        }
+
+        public NbdServerConfig build() {
+            if (listenAddresses.isEmpty()) {
+                listenAddresses.add(new InetSocketAddress(DEFAULT_HOST, DEFAULT_PORT));
+            }
+            for (SocketAddress address : listenAddresses) {
+                if (address instanceof InetSocketAddress inet) {
+                    if (inet.isUnresolved()) {
+                        throw new IllegalArgumentException("cannot resolve listen host " + inet.getHostString());
+                    }
+                }
+            }
+            require(
+                    maxPayloadBytes >= 1024 * 1024 && maxPayloadBytes <= 1 << 30 && maxPayloadBytes % 65536 == 0,
+                    "maxPayloadBytes must be a multiple of 64 KiB in [1 MiB, 1 GiB], was " + maxPayloadBytes);
+            require(maxInFlightRequestsPerConnection >= 1, "maxInFlightRequestsPerConnection must be >= 1");
+            require(maxExecutingRequestsPerConnection >= 1, "maxExecutingRequestsPerConnection must be >= 1");
+            require(
+                    maxInFlightBytesPerConnection >= maxPayloadBytes,
+                    "maxInFlightBytesPerConnection must be >= maxPayloadBytes so one maximal request fits");
+            require(
+                    maxInFlightBytesTotal >= maxInFlightBytesPerConnection,
+                    "maxInFlightBytesTotal must be >= maxInFlightBytesPerConnection");
+            require(maxConnections >= 1, "maxConnections must be >= 1");
+            require(!handshakeTimeout.isNegative() && !handshakeTimeout.isZero(), "handshakeTimeout must be > 0");
+            require(!shutdownTimeout.isNegative(), "shutdownTimeout must be >= 0");
+            require(ioThreads >= 1, "ioThreads must be >= 1");
+            require(eventLoopThreads >= 0, "eventLoopThreads must be >= 0");
+            SslContext ssl = null;
+            if (tlsMode != TlsMode.OFF) {
+                require(
+                        tlsCertificateChain != null && tlsPrivateKey != null,
+                        "TLS mode " + tlsMode + " needs tlsCertificate(chain, key)");
+                requireReadable(tlsCertificateChain);
+                requireReadable(tlsPrivateKey);
+                if (tlsClientCertificateAuthority != null) {
+                    requireReadable(tlsClientCertificateAuthority);
+                }
+                ssl = TlsContexts.server(tlsCertificateChain, tlsPrivateKey, tlsClientCertificateAuthority);
+            } else {
+                require(tlsClientCertificateAuthority == null, "tlsClientCertificateAuthority needs TLS on");
+            }
+            return new NbdServerConfig(this, ssl);
+        }
+
+        private static void requireReadable(Path file) {
+            if (!Files.isReadable(file)) {
+                throw new IllegalArgumentException("cannot read " + file);
+            }
+        }
+
+        private static void require(boolean condition, String message) {
+            if (!condition) {
+                throw new IllegalArgumentException(message);
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package io.raidd.nbd;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * The transmission phase of one connection: checks each decoded request on the event loop, runs it
+ * on the I/O executor, and writes its reply when it completes, so replies leave in completion
+ * order, not request order. Tracks what is in flight so that DISC, a protocol violation, export
+ * removal or server shutdown can stop reading, let every accepted request finish and be answered,
+ * and only then close.
+ */
+final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
+    private static final System.Logger LOG = System.getLogger(NbdTransmissionHandler.class.getName());
+
+    private final Channel channel;
+    private final TransmissionSession session;
+    private final CommandExecutor commands;
+    private final FairSubmitter io;
+    private final ConnectionBudget budget;
+    private final NbdRequestDecoder decoder;
+
+    private ChannelHandlerContext ctx;
+    private boolean draining;
+    private boolean closing;
+
+    NbdTransmissionHandler(
+            Channel channel,
+            TransmissionSession session,
+            FairSubmitter io,
+            ConnectionBudget budget,
+            NbdRequestDecoder decoder) {
+        this.channel = channel;
+        this.session = session;
+        this.commands = new CommandExecutor(session);
+        this.io = io;
+        this.budget = budget;
+        this.decoder = decoder;
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    TransmissionSession session() {
+        return session;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof NbdRequest r)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (r.type == RequestDescriptor.CMD_DISC) {
+            drain();
+            return;
+        }
+        CommandExecutor.Refusal refusal = commands.check(r);
+        if (refusal != null) {
+            r.releasePayload();
+            writeReply(commands.refuse(r, refusal, ctx.alloc()), r);
+            return;
+        }
+        io.submit(new FairSubmitter.Task() {
+            @Override
+            public void run() {
+                runOnIoThread(r);
+            }
+
+            @Override
+            public void rejected() {
+                r.releasePayload();
+                ByteBuf reply = commands.refuse(
+                        r, new CommandExecutor.Refusal(NbdErrno.ESHUTDOWN, "server is shutting down"), ctx.alloc());
+                sendFromAnyThread(reply, r);
+            }
+        });
+    }
+
+    private void runOnIoThread(NbdRequest r) {
+        ByteBuf reply = null;
+        try {
+            // A client that went away gets no reply, so its queued work is dropped unexecuted.
+            if (channel.isActive()) {
+                reply = commands.execute(r, ctx.alloc());
+            }
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "unexpected failure executing " + r, t);
+            reply = commands.errorReply(r, NbdErrno.EIO, t.toString(), ctx.alloc());
+        } finally {
+            r.releasePayload();
+        }
+        sendFromAnyThread(reply, r);
+    }
+
+    private void sendFromAnyThread(ByteBuf reply, NbdRequest r) {
+        if (ctx.executor().inEventLoop()) {
+            writeReply(reply, r);
+            return;
+        }
+        try {
+            ctx.executor().execute(() -> writeReply(reply, r));
+        } catch (RejectedExecutionException e) {
+            // The event loop is gone, and with it the connection and its budget bookkeeping.
+            ReferenceCountUtil.release(reply);
+        }
+    }
+
+    private void writeReply(ByteBuf reply, NbdRequest r) {
+        if (reply == null) {
+            onReplyDone(r);
+            return;
+        }
+        ctx.write(reply).addListener(f -> onReplyDone(r));
+        ctx.flush();
+    }
+
+    private void onReplyDone(NbdRequest r) {
+        budget.release(r.budgetBytes());
+        finishDrainIfIdle();
+    }
+
+    /**
+     * Stops reading and closes once every accepted request has been answered: what DISC requires,
+     * and how violations, export removal and shutdown end a session without losing replies.
+     */
+    void drain() {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        decoder.stop();
+        finishDrainIfIdle();
+    }
+
+    /** Thread-safe: asks the connection to drain and close. */
+    void shutdown() {
+        try {
+            channel.eventLoop().execute(this::drain);
+        } catch (RejectedExecutionException e) {
+            channel.close();
+        }
+    }
+
+    private void finishDrainIfIdle() {
+        if (draining && !closing && budget.requestsInFlight() == 0) {
+            closing = true;
+            // Replies already written are flushed before the close because writes stay ordered.
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException) {
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> "protocol violation from " + channel.remoteAddress() + ": " + cause.getMessage());
+            drain();
+        } else if (cause instanceof IOException) {
+            ctx.close();
+        } else {
+            LOG.log(System.Logger.Level.WARNING, "closing connection " + channel.remoteAddress(), cause);
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        budget.close();
+        session.entry().detach(this);
+        ctx.fireChannelInactive();
+    }
+}
