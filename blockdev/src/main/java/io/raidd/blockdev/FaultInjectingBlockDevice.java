@@ -403,7 +403,11 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
 
     @Override
     public void close() throws IOException {
-        release();
-        inner.close();
+        // Close first so that calls released from a hang fail instead of racing the close.
+        try {
+            inner.close();
+        } finally {
+            release();
+        }
     }
 }
