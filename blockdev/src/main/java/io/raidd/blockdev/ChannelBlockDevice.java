@@ -98,12 +98,6 @@ abstract class ChannelBlockDevice implements BlockDevice {
         writeFully(offsetBytes, src);
     }
 
-    @Override
-    public final void writeDurable(long offsetBytes, ByteBuffer src) throws IOException {
-        write(offsetBytes, src);
-        flush();
-    }
-
     /** fdatasync: data and the metadata needed to read it back, not timestamps. */
     @Override
     public final void flush() throws IOException {
