@@ -63,6 +63,9 @@ public interface BlockDevice extends AutoCloseable {
      */
     default java.util.List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
         checkRange(offsetBytes, lengthBytes);
+        if (lengthBytes == 0) {
+            return java.util.List.of();
+        }
         return java.util.List.of(new Extent(offsetBytes, lengthBytes, false, false));
     }
 

@@ -9,6 +9,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Wraps a device and misbehaves on command, for tests of everything above it. Every control
@@ -21,6 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * flushed.
  */
 public final class FaultInjectingBlockDevice implements BlockDevice {
+    private static final int PRE_IMAGE_CHUNK_BYTES = 1 << 20;
+
     private final BlockDevice inner;
 
     private volatile boolean failStopped;
@@ -32,6 +36,13 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
     private final AtomicInteger hungCalls = new AtomicInteger();
 
     private final Object powerLock = new Object();
+    /**
+     * Held shared by every operation from its power check until it completes, and exclusively by
+     * {@link #powerCut}, so an operation either finishes before the cut (and is reverted if
+     * unflushed) or fails: none can succeed against a device whose power is off.
+     */
+    private final ReentrantReadWriteLock powerGate = new ReentrantReadWriteLock();
+
     private boolean powerTracking;
     private boolean poweredOff;
     private final List<PreImage> unflushed = new ArrayList<>();
@@ -115,12 +126,15 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
     }
 
     /** I/O blocks (without failing) until {@link #release()} or {@link #close()}. */
-    public void hang() {
-        hang = new CountDownLatch(1);
+    public synchronized void hang() {
+        // Reusing a pending latch keeps calls already hung on it releasable.
+        if (hang == null) {
+            hang = new CountDownLatch(1);
+        }
     }
 
     /** Lets hung I/O continue and stops hanging new I/O. */
-    public void release() {
+    public synchronized void release() {
         CountDownLatch h = hang;
         hang = null;
         if (h != null) {
@@ -147,6 +161,15 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
      * {@link #powerRestore()}.
      */
     public void powerCut(Long tornSeed) throws IOException {
+        powerGate.writeLock().lock();
+        try {
+            powerCutLocked(tornSeed);
+        } finally {
+            powerGate.writeLock().unlock();
+        }
+    }
+
+    private void powerCutLocked(Long tornSeed) throws IOException {
         synchronized (powerLock) {
             if (!powerTracking) {
                 throw new IllegalStateException("call trackUnflushedWrites() before the writes to revert");
@@ -191,6 +214,10 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
 
     // ------------------------------------------------------------------------------------------ I/O
 
+    /**
+     * Applies hang, latency and injected failures. On return the caller holds the power gate's
+     * read lock and must release it with {@link #after()} once its operation completes.
+     */
     private void before(String op, long offsetBytes, long lengthBytes, boolean isRead, boolean isWrite)
             throws IOException {
         CountDownLatch h = hang;
@@ -205,30 +232,50 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
                 hungCalls.decrementAndGet();
             }
         }
-        long delay = latencyNs;
-        if (delay > 0) {
-            java.util.concurrent.locks.LockSupport.parkNanos(delay);
+        long delayNs = latencyNs;
+        if (delayNs > 0) {
+            // parkNanos may return early (spurious wake-up, unpark); the latency is a lower bound.
+            long deadlineNs = System.nanoTime() + delayNs;
+            for (long leftNs = delayNs; leftNs > 0; leftNs = deadlineNs - System.nanoTime()) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new IOException("interrupted during injected latency");
+                }
+                LockSupport.parkNanos(leftNs);
+            }
         }
         long left = opsUntilFailStop.getAndUpdate(v -> v > 0 ? v - 1 : v);
         if (left == 0) {
             failStopped = true;
         }
-        synchronized (powerLock) {
-            if (poweredOff) {
+        powerGate.readLock().lock();
+        boolean admitted = false;
+        try {
+            synchronized (powerLock) {
+                if (poweredOff) {
+                    failures.incrementAndGet();
+                    throw new IOException("injected: power is off");
+                }
+            }
+            if (failStopped) {
                 failures.incrementAndGet();
-                throw new IOException("injected: power is off");
+                throw new IOException("injected: device failed (fail-stop) on " + op);
+            }
+            for (ErrorRange r : errorRanges) {
+                if (((isRead && r.reads()) || (isWrite && r.writes())) && r.overlaps(offsetBytes, lengthBytes)) {
+                    failures.incrementAndGet();
+                    throw new IOException("injected: EIO on " + op + " at " + offsetBytes + " (+" + lengthBytes + ")");
+                }
+            }
+            admitted = true;
+        } finally {
+            if (!admitted) {
+                powerGate.readLock().unlock();
             }
         }
-        if (failStopped) {
-            failures.incrementAndGet();
-            throw new IOException("injected: device failed (fail-stop) on " + op);
-        }
-        for (ErrorRange r : errorRanges) {
-            if (((isRead && r.reads()) || (isWrite && r.writes())) && r.overlaps(offsetBytes, lengthBytes)) {
-                failures.incrementAndGet();
-                throw new IOException("injected: EIO on " + op + " at " + offsetBytes + " (+" + lengthBytes + ")");
-            }
-        }
+    }
+
+    private void after() {
+        powerGate.readLock().unlock();
     }
 
     /** A write that covers a read-error range rewrites (remaps) those sectors. */
@@ -236,12 +283,17 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
         errorRanges.removeIf(r -> r.reads() && !r.writes() && r.within(offsetBytes, lengthBytes));
     }
 
+    /** Saves what the range holds now, in chunks so that a huge discard needs no huge array. */
     private void rememberPreImage(long offsetBytes, long lengthBytes) throws IOException {
         synchronized (powerLock) {
-            if (powerTracking && lengthBytes > 0) {
-                ByteBuffer old = ByteBuffer.allocate((int) lengthBytes);
-                inner.read(offsetBytes, old);
-                unflushed.add(new PreImage(offsetBytes, old.array()));
+            if (!powerTracking) {
+                return;
+            }
+            for (long done = 0; done < lengthBytes; done += PRE_IMAGE_CHUNK_BYTES) {
+                int chunkBytes = (int) Math.min(PRE_IMAGE_CHUNK_BYTES, lengthBytes - done);
+                ByteBuffer old = ByteBuffer.allocate(chunkBytes);
+                inner.read(offsetBytes + done, old);
+                unflushed.add(new PreImage(offsetBytes + done, old.array()));
             }
         }
     }
@@ -266,16 +318,20 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
         int length = dst.remaining();
         checkRange(offsetBytes, length);
         before("read", offsetBytes, length, true, false);
-        int start = dst.position();
-        inner.read(offsetBytes, dst);
-        reads.incrementAndGet();
-        for (ErrorRange r : readFlips) {
-            long from = Math.max(offsetBytes, r.offsetBytes());
-            long to = Math.min(offsetBytes + length, r.offsetBytes() + r.lengthBytes());
-            for (long pos = from; pos < to; pos++) {
-                int index = start + (int) (pos - offsetBytes);
-                dst.put(index, (byte) (dst.get(index) ^ 0x01));
+        try {
+            int start = dst.position();
+            inner.read(offsetBytes, dst);
+            reads.incrementAndGet();
+            for (ErrorRange r : readFlips) {
+                long from = Math.max(offsetBytes, r.offsetBytes());
+                long to = Math.min(offsetBytes + length, r.offsetBytes() + r.lengthBytes());
+                for (long pos = from; pos < to; pos++) {
+                    int index = start + (int) (pos - offsetBytes);
+                    dst.put(index, (byte) (dst.get(index) ^ 0x01));
+                }
             }
+        } finally {
+            after();
         }
     }
 
@@ -284,19 +340,27 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
         int length = src.remaining();
         checkRange(offsetBytes, length);
         before("write", offsetBytes, length, false, true);
-        rememberPreImage(offsetBytes, length);
-        inner.write(offsetBytes, src);
-        writes.incrementAndGet();
-        afterWrite(offsetBytes, length);
+        try {
+            rememberPreImage(offsetBytes, length);
+            inner.write(offsetBytes, src);
+            writes.incrementAndGet();
+            afterWrite(offsetBytes, length);
+        } finally {
+            after();
+        }
     }
 
     @Override
     public void flush() throws IOException {
         before("flush", 0, 0, false, false);
-        inner.flush();
-        flushes.incrementAndGet();
-        synchronized (powerLock) {
-            unflushed.clear();
+        try {
+            inner.flush();
+            flushes.incrementAndGet();
+            synchronized (powerLock) {
+                unflushed.clear();
+            }
+        } finally {
+            after();
         }
     }
 
@@ -304,29 +368,46 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
     public void discard(long offsetBytes, long lengthBytes) throws IOException {
         checkRange(offsetBytes, lengthBytes);
         before("discard", offsetBytes, lengthBytes, false, true);
-        rememberPreImage(offsetBytes, lengthBytes);
-        inner.discard(offsetBytes, lengthBytes);
+        try {
+            rememberPreImage(offsetBytes, lengthBytes);
+            inner.discard(offsetBytes, lengthBytes);
+        } finally {
+            after();
+        }
     }
 
     @Override
     public void writeZeroes(long offsetBytes, long lengthBytes) throws IOException {
         checkRange(offsetBytes, lengthBytes);
         before("write-zeroes", offsetBytes, lengthBytes, false, true);
-        rememberPreImage(offsetBytes, lengthBytes);
-        inner.writeZeroes(offsetBytes, lengthBytes);
-        writes.incrementAndGet();
-        afterWrite(offsetBytes, lengthBytes);
+        try {
+            rememberPreImage(offsetBytes, lengthBytes);
+            inner.writeZeroes(offsetBytes, lengthBytes);
+            writes.incrementAndGet();
+            afterWrite(offsetBytes, lengthBytes);
+        } finally {
+            after();
+        }
     }
 
     @Override
     public List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
+        checkRange(offsetBytes, lengthBytes);
         before("allocation", offsetBytes, lengthBytes, false, false);
-        return inner.allocation(offsetBytes, lengthBytes);
+        try {
+            return inner.allocation(offsetBytes, lengthBytes);
+        } finally {
+            after();
+        }
     }
 
     @Override
     public void close() throws IOException {
-        release();
-        inner.close();
+        // Close first so that calls released from a hang fail instead of racing the close.
+        try {
+            inner.close();
+        } finally {
+            release();
+        }
     }
 }

@@ -1,0 +1,177 @@
+package io.raidd.blockdev;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.annotations.SaveError;
+import jnr.ffi.types.off_t;
+
+/**
+ * The few libc calls that {@link java.nio.channels.FileChannel} does not offer: hole punching,
+ * hole discovery and block-device ioctls. Linux on LP64 (x86-64, aarch64) only; every constant
+ * below is the value on those targets, with the header it comes from.
+ *
+ * <p>The device classes open their own descriptor with {@link #open} next to the JDK's channel
+ * instead of reaching into the JDK for its descriptor: both refer to the same inode, so punches
+ * and ioctls act on the same data and page cache the channel reads and writes.
+ */
+final class LibC {
+    /** {@code <fcntl.h>} (asm-generic/fcntl.h): open for reading only. */
+    static final int O_RDONLY = 0;
+    /** {@code <fcntl.h>} (asm-generic/fcntl.h): open for reading and writing. */
+    static final int O_RDWR = 2;
+    /**
+     * {@code <fcntl.h>} (asm-generic/fcntl.h, 0200 octal): with O_CREAT, fail if the file exists; on
+     * a block device without O_CREAT, claim it exclusively (EBUSY if mounted or held by md).
+     */
+    static final int O_EXCL = 0x80;
+    /** {@code <fcntl.h>} (asm-generic/fcntl.h, 02000000 octal): do not leak into exec'd children. */
+    static final int O_CLOEXEC = 0x80000;
+
+    /** {@code <linux/falloc.h>}: do not change the file size. */
+    static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    /** {@code <linux/falloc.h>}: deallocate the range; it reads back as zeroes. Needs KEEP_SIZE. */
+    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    /** {@code <linux/falloc.h>}: zero the range, keeping (or allocating) its blocks. */
+    static final int FALLOC_FL_ZERO_RANGE = 0x10;
+
+    /** {@code <unistd.h>} (linux/fs.h): seek to the next byte of data at or after the offset. */
+    static final int SEEK_DATA = 3;
+    /** {@code <unistd.h>} (linux/fs.h): seek to the next hole at or after the offset. */
+    static final int SEEK_HOLE = 4;
+
+    /** {@code <linux/fs.h>} _IOR(0x12, 114, size_t): device size in bytes as a u64. */
+    static final long BLKGETSIZE64 = 0x80081272L;
+    /** {@code <linux/fs.h>} _IO(0x12, 104): logical sector size as an int. */
+    static final long BLKSSZGET = 0x1268L;
+    /** {@code <linux/fs.h>} _IO(0x12, 119): discard a u64[2] {offset, length} range. */
+    static final long BLKDISCARD = 0x1277L;
+    /** {@code <linux/fs.h>} _IO(0x12, 127): zero a u64[2] {offset, length} range. */
+    static final long BLKZEROOUT = 0x127fL;
+
+    /** {@code <asm-generic/errno-base.h>}: no such device or address (SEEK_DATA past the last data). */
+    static final int ENXIO = 6;
+    /** {@code <asm-generic/errno-base.h>}: device or resource busy (exclusive open refused). */
+    static final int EBUSY = 16;
+    /** {@code <asm-generic/errno-base.h>}: invalid argument. */
+    static final int EINVAL = 22;
+    /** {@code <asm-generic/errno.h>}: operation not supported (no hole punching, no discard). */
+    static final int EOPNOTSUPP = 95;
+
+    /** The raw binding; use the checked wrappers below. */
+    public interface Native {
+        @SaveError
+        int open(String path, int flags);
+
+        @SaveError
+        int close(int fd);
+
+        @SaveError
+        int fallocate(int fd, int mode, @off_t long offset, @off_t long length);
+
+        @SaveError
+        @off_t
+        long lseek(int fd, @off_t long offset, int whence);
+
+        /** ioctl is variadic; integer and pointer arguments are passed as for a fixed signature on LP64. */
+        @SaveError
+        int ioctl(int fd, long request, Pointer arg);
+
+        String strerror(int errno);
+    }
+
+    /** A failed libc call, keeping errno so callers can fall back on {@link #EOPNOTSUPP} and the like. */
+    static final class ErrnoException extends IOException {
+        private static final long serialVersionUID = 1L;
+        private final int errno;
+
+        ErrnoException(String message, int errno) {
+            super(message);
+            this.errno = errno;
+        }
+
+        int errno() {
+            return errno;
+        }
+    }
+
+    private static final class Holder {
+        static final Native NATIVE = LibraryLoader.create(Native.class).load("c");
+        static final Runtime RUNTIME = Runtime.getRuntime(NATIVE);
+    }
+
+    private LibC() {}
+
+    static int open(Path path, int flags) throws IOException {
+        int fd = Holder.NATIVE.open(path.toString(), flags);
+        if (fd < 0) {
+            throw error("open", path, lastErrno());
+        }
+        return fd;
+    }
+
+    static void close(int fd, Path path) throws IOException {
+        if (Holder.NATIVE.close(fd) != 0) {
+            throw error("close", path, lastErrno());
+        }
+    }
+
+    static void fallocate(int fd, Path path, int mode, long offsetBytes, long lengthBytes) throws IOException {
+        if (Holder.NATIVE.fallocate(fd, mode, offsetBytes, lengthBytes) != 0) {
+            throw error(
+                    "fallocate(mode=0x" + Integer.toHexString(mode) + ", " + offsetBytes + ", " + lengthBytes + ")",
+                    path,
+                    lastErrno());
+        }
+    }
+
+    /** lseek that returns {@code -errno} instead of throwing, because ENXIO is an answer, not an error. */
+    static long lseekOrNegativeErrno(int fd, long offsetBytes, int whence) {
+        long result = Holder.NATIVE.lseek(fd, offsetBytes, whence);
+        return result < 0 ? -lastErrno() : result;
+    }
+
+    static long ioctlGetU64(int fd, Path path, long request, String name) throws IOException {
+        Pointer arg = Memory.allocateDirect(Holder.RUNTIME, Long.BYTES);
+        if (Holder.NATIVE.ioctl(fd, request, arg) != 0) {
+            throw error("ioctl(" + name + ")", path, lastErrno());
+        }
+        return arg.getLong(0);
+    }
+
+    static int ioctlGetInt(int fd, Path path, long request, String name) throws IOException {
+        Pointer arg = Memory.allocateDirect(Holder.RUNTIME, Integer.BYTES);
+        if (Holder.NATIVE.ioctl(fd, request, arg) != 0) {
+            throw error("ioctl(" + name + ")", path, lastErrno());
+        }
+        return arg.getInt(0);
+    }
+
+    /** For BLKDISCARD and BLKZEROOUT, whose argument is {@code uint64_t range[2] = {offset, length}}. */
+    static void ioctlRange(int fd, Path path, long request, String name, long offsetBytes, long lengthBytes)
+            throws IOException {
+        Pointer arg = Memory.allocateDirect(Holder.RUNTIME, 2 * Long.BYTES);
+        arg.putLong(0, offsetBytes);
+        arg.putLong(Long.BYTES, lengthBytes);
+        if (Holder.NATIVE.ioctl(fd, request, arg) != 0) {
+            throw error("ioctl(" + name + ", " + offsetBytes + ", " + lengthBytes + ")", path, lastErrno());
+        }
+    }
+
+    static String strerror(int errno) {
+        String text = Holder.NATIVE.strerror(errno);
+        return text == null ? "errno " + errno : text;
+    }
+
+    static ErrnoException error(String call, Path path, int errno) {
+        return new ErrnoException(
+                call + " failed on " + path + ": " + strerror(errno) + " (errno " + errno + ")", errno);
+    }
+
+    private static int lastErrno() {
+        return Holder.RUNTIME.getLastError();
+    }
+}
