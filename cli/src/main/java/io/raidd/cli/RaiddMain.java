@@ -17,125 +17,139 @@ import picocli.CommandLine.Parameters;
  * members, mark superblocks clean, exit 0.
  */
 @Command(
-    name = "raidd",
-    mixinStandardHelpOptions = true,
-    versionProvider = Version.class,
-    description = "Serves md-compatible RAID volumes over NBD.",
-    footer = {
-      "",
-      "Examples:",
-      "  raidd --demo                      RAID-6 of six sparse 1 GiB files under ./raidd-demo",
-      "  raidd d0.img d1.img d2.img        assemble and serve the array(s) these members form",
-      "  raidd --config /etc/raidd.conf"
-    })
+        name = "raidd",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        description = "Serves md-compatible RAID volumes over NBD.",
+        footer = {
+            "",
+            "Examples:",
+            "  raidd --demo                      RAID-6 of six sparse 1 GiB files under ./raidd-demo",
+            "  raidd d0.img d1.img d2.img        assemble and serve the array(s) these members form",
+            "  raidd --config /etc/raidd.conf"
+        })
 public final class RaiddMain implements Callable<Integer> {
 
-  @Parameters(paramLabel = "MEMBER", description = "Member image files or block devices; grouped into arrays by UUID.")
-  List<Path> members = List.of();
+    @Parameters(
+            paramLabel = "MEMBER",
+            description = "Member image files or block devices; grouped into arrays by UUID.")
+    List<Path> members = List.of();
 
-  @Option(names = "--config", paramLabel = "FILE", description = "Read settings from FILE (flags add to or override them).")
-  Path configFile;
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "Read settings from FILE (flags add to or override them).")
+    Path configFile;
 
-  @Option(
-      names = "--listen",
-      paramLabel = "HOST:PORT",
-      description = "TCP address to serve on (repeatable; default 127.0.0.1:10809). Binding beyond loopback is an explicit choice.")
-  List<String> listen = List.of();
+    @Option(
+            names = "--listen",
+            paramLabel = "HOST:PORT",
+            description =
+                    "TCP address to serve on (repeatable; default 127.0.0.1:10809). Binding beyond loopback is an explicit choice.")
+    List<String> listen = List.of();
 
-  @Option(names = "--no-tcp", description = "Serve on the unix socket only.")
-  boolean noTcp;
+    @Option(names = "--no-tcp", description = "Serve on the unix socket only.")
+    boolean noTcp;
 
-  @Option(names = "--unix", paramLabel = "PATH", description = "Also serve on a unix socket.")
-  Path unixSocket;
+    @Option(names = "--unix", paramLabel = "PATH", description = "Also serve on a unix socket.")
+    Path unixSocket;
 
-  @Option(names = "--tls", paramLabel = "MODE", description = "off, on (offered) or require.")
-  String tls;
+    @Option(names = "--tls", paramLabel = "MODE", description = "off, on (offered) or require.")
+    String tls;
 
-  @Option(names = "--tls-cert", paramLabel = "PEM", description = "Server certificate chain.")
-  Path tlsCertificate;
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Server certificate chain.")
+    Path tlsCertificate;
 
-  @Option(names = "--tls-key", paramLabel = "PEM", description = "Server private key.")
-  Path tlsKey;
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "Server private key.")
+    Path tlsKey;
 
-  @Option(names = "--force", description = "Start arrays that are both dirty and degraded (data may be inconsistent).")
-  boolean force;
+    @Option(
+            names = "--force",
+            description = "Start arrays that are both dirty and degraded (data may be inconsistent).")
+    boolean force;
 
-  @Option(names = "--member-timeout", paramLabel = "DURATION", description = "Fail a member whose I/O takes longer (default 30s).")
-  String memberTimeout;
+    @Option(
+            names = "--member-timeout",
+            paramLabel = "DURATION",
+            description = "Fail a member whose I/O takes longer (default 30s).")
+    String memberTimeout;
 
-  @Option(
-      names = "--demo",
-      arity = "0..1",
-      paramLabel = "DIR",
-      fallbackValue = "raidd-demo",
-      description = "Create (first time) or reopen a RAID-6 of six sparse 1 GiB files in DIR (default ./raidd-demo) and serve it.")
-  Path demoDirectory;
+    @Option(
+            names = "--demo",
+            arity = "0..1",
+            paramLabel = "DIR",
+            fallbackValue = "raidd-demo",
+            description =
+                    "Create (first time) or reopen a RAID-6 of six sparse 1 GiB files in DIR (default ./raidd-demo) and serve it.")
+    Path demoDirectory;
 
-  @Option(names = {"-v", "--verbose"}, description = "Log more.")
-  boolean verbose;
+    @Option(
+            names = {"-v", "--verbose"},
+            description = "Log more.")
+    boolean verbose;
 
-  public static void main(String[] args) {
-    System.exit(new CommandLine(new RaiddMain()).execute(args));
-  }
-
-  DaemonConfig config() throws java.io.IOException {
-    DaemonConfig.Builder b = new DaemonConfig.Builder();
-    if (configFile != null) {
-      b.readFile(configFile);
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new RaiddMain()).execute(args));
     }
-    b.members.addAll(members);
-    for (String l : listen) {
-      b.listen.add(DaemonConfig.HostPort.parse(l));
-    }
-    if (noTcp) {
-      b.listen.clear();
-      b.listenGiven = true;
-    }
-    if (unixSocket != null) {
-      b.unixSocket = unixSocket;
-    }
-    if (tls != null) {
-      b.tls = DaemonConfig.parseTls(tls);
-    }
-    if (tlsCertificate != null) {
-      b.tlsCertificate = tlsCertificate;
-    }
-    if (tlsKey != null) {
-      b.tlsKey = tlsKey;
-    }
-    b.force |= force;
-    if (memberTimeout != null) {
-      b.memberTimeout = DaemonConfig.parseDuration(memberTimeout);
-    }
-    b.demoDirectory = demoDirectory;
-    return b.build();
-  }
 
-  @Override
-  public Integer call() {
-    Logging.configure(verbose);
-    DaemonConfig config;
-    try {
-      config = config();
-    } catch (Exception e) {
-      System.err.println("raidd: " + e.getMessage());
-      return 2;
+    DaemonConfig config() throws java.io.IOException {
+        DaemonConfig.Builder b = new DaemonConfig.Builder();
+        if (configFile != null) {
+            b.readFile(configFile);
+        }
+        b.members.addAll(members);
+        for (String l : listen) {
+            b.listen.add(DaemonConfig.HostPort.parse(l));
+        }
+        if (noTcp) {
+            b.listen.clear();
+            b.listenGiven = true;
+        }
+        if (unixSocket != null) {
+            b.unixSocket = unixSocket;
+        }
+        if (tls != null) {
+            b.tls = DaemonConfig.parseTls(tls);
+        }
+        if (tlsCertificate != null) {
+            b.tlsCertificate = tlsCertificate;
+        }
+        if (tlsKey != null) {
+            b.tlsKey = tlsKey;
+        }
+        b.force |= force;
+        if (memberTimeout != null) {
+            b.memberTimeout = DaemonConfig.parseDuration(memberTimeout);
+        }
+        b.demoDirectory = demoDirectory;
+        return b.build();
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    Signals.onTerminate(stop::countDown);
-    try (Daemon daemon = Daemon.start(config)) {
-      for (String uri : daemon.uris()) {
-        System.out.println(uri);
-      }
-      System.out.flush();
-      stop.await();
-      System.err.println("raidd: stopping");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (Exception e) {
-      System.err.println("raidd: " + e.getMessage());
-      return 1;
+
+    @Override
+    public Integer call() {
+        Logging.configure(verbose);
+        DaemonConfig config;
+        try {
+            config = config();
+        } catch (Exception e) {
+            System.err.println("raidd: " + e.getMessage());
+            return 2;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        Signals.onTerminate(stop::countDown);
+        try (Daemon daemon = Daemon.start(config)) {
+            for (String uri : daemon.uris()) {
+                System.out.println(uri);
+            }
+            System.out.flush();
+            stop.await();
+            System.err.println("raidd: stopping");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            System.err.println("raidd: " + e.getMessage());
+            return 1;
+        }
+        return 0;
     }
-    return 0;
-  }
 }

@@ -7,10 +7,10 @@ import sun.misc.Signal;
  * hands (ordered close, then exit status 0) instead of racing shutdown hooks.
  */
 final class Signals {
-  private Signals() {}
+    private Signals() {}
 
-  static void onTerminate(Runnable action) {
-    Signal.handle(new Signal("TERM"), s -> action.run());
-    Signal.handle(new Signal("INT"), s -> action.run());
-  }
+    static void onTerminate(Runnable action) {
+        Signal.handle(new Signal("TERM"), s -> action.run());
+        Signal.handle(new Signal("INT"), s -> action.run());
+    }
 }

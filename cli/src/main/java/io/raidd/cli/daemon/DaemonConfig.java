@@ -28,150 +28,153 @@ import java.util.Locale;
  * </pre>
  */
 public record DaemonConfig(
-    List<Path> members,
-    List<HostPort> listen,
-    Path unixSocket,
-    TlsMode tls,
-    Path tlsCertificate,
-    Path tlsKey,
-    boolean force,
-    Path demoDirectory,
-    Duration memberTimeout) {
+        List<Path> members,
+        List<HostPort> listen,
+        Path unixSocket,
+        TlsMode tls,
+        Path tlsCertificate,
+        Path tlsKey,
+        boolean force,
+        Path demoDirectory,
+        Duration memberTimeout) {
 
-  public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
 
-  /** A TCP listen address. */
-  public record HostPort(String host, int port) {
-    public static HostPort parse(String text) {
-      int colon = text.lastIndexOf(':');
-      String host = colon < 0 ? text : text.substring(0, colon);
-      String port = colon < 0 ? "10809" : text.substring(colon + 1);
-      if (host.startsWith("[") && host.endsWith("]")) {
-        host = host.substring(1, host.length() - 1);
-      }
-      try {
-        int p = Integer.parseInt(port);
-        if (p < 0 || p > 65535) {
-          throw new NumberFormatException();
+    /** A TCP listen address. */
+    public record HostPort(String host, int port) {
+        public static HostPort parse(String text) {
+            int colon = text.lastIndexOf(':');
+            String host = colon < 0 ? text : text.substring(0, colon);
+            String port = colon < 0 ? "10809" : text.substring(colon + 1);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            try {
+                int p = Integer.parseInt(port);
+                if (p < 0 || p > 65535) {
+                    throw new NumberFormatException();
+                }
+                return new HostPort(host.isEmpty() ? "127.0.0.1" : host, p);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("bad listen address '" + text + "' (expected HOST:PORT)");
+            }
         }
-        return new HostPort(host.isEmpty() ? "127.0.0.1" : host, p);
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("bad listen address '" + text + "' (expected HOST:PORT)");
-      }
-    }
 
-    @Override
-    public String toString() {
-      return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
-    }
-  }
-
-  public DaemonConfig {
-    members = List.copyOf(members);
-    listen = List.copyOf(listen);
-    if (members.isEmpty() && demoDirectory == null) {
-      throw new IllegalArgumentException("nothing to serve: give member paths, a config file with 'member' lines, or --demo");
-    }
-    if (listen.isEmpty() && unixSocket == null) {
-      throw new IllegalArgumentException("no listener: give --listen HOST:PORT or --unix PATH");
-    }
-    if (tls != TlsMode.OFF && (tlsCertificate == null || tlsKey == null)) {
-      throw new IllegalArgumentException("--tls " + tls.name().toLowerCase(Locale.ROOT) + " needs --tls-cert and --tls-key");
-    }
-    if (memberTimeout.isNegative() || memberTimeout.isZero()) {
-      throw new IllegalArgumentException("member timeout must be positive");
-    }
-  }
-
-  /** Mutable gathering of settings before validation. */
-  public static final class Builder {
-    public final List<Path> members = new ArrayList<>();
-    public final List<HostPort> listen = new ArrayList<>();
-    public boolean listenGiven;
-    public Path unixSocket;
-    public TlsMode tls = TlsMode.OFF;
-    public Path tlsCertificate;
-    public Path tlsKey;
-    public boolean force;
-    public Path demoDirectory;
-    public Duration memberTimeout = DEFAULT_MEMBER_TIMEOUT;
-
-    public DaemonConfig build() {
-      List<HostPort> addresses = new ArrayList<>(listen);
-      if (!listenGiven && addresses.isEmpty()) {
-        addresses.add(new HostPort("127.0.0.1", 10809));
-      }
-      return new DaemonConfig(members, addresses, unixSocket, tls, tlsCertificate, tlsKey, force, demoDirectory, memberTimeout);
-    }
-
-    /** Applies a config file; settings given later (flags) override or add to these. */
-    public Builder readFile(Path file) throws IOException {
-      Path base = file.toAbsolutePath().getParent();
-      int lineNo = 0;
-      for (String raw : Files.readAllLines(file)) {
-        lineNo++;
-        String line = raw.replaceFirst("#.*", "").trim();
-        if (line.isEmpty()) {
-          continue;
+        @Override
+        public String toString() {
+            return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
         }
-        String[] words = line.split("\\s+");
-        String key = words[0].toLowerCase(Locale.ROOT);
+    }
+
+    public DaemonConfig {
+        members = List.copyOf(members);
+        listen = List.copyOf(listen);
+        if (members.isEmpty() && demoDirectory == null) {
+            throw new IllegalArgumentException(
+                    "nothing to serve: give member paths, a config file with 'member' lines, or --demo");
+        }
+        if (listen.isEmpty() && unixSocket == null) {
+            throw new IllegalArgumentException("no listener: give --listen HOST:PORT or --unix PATH");
+        }
+        if (tls != TlsMode.OFF && (tlsCertificate == null || tlsKey == null)) {
+            throw new IllegalArgumentException(
+                    "--tls " + tls.name().toLowerCase(Locale.ROOT) + " needs --tls-cert and --tls-key");
+        }
+        if (memberTimeout.isNegative() || memberTimeout.isZero()) {
+            throw new IllegalArgumentException("member timeout must be positive");
+        }
+    }
+
+    /** Mutable gathering of settings before validation. */
+    public static final class Builder {
+        public final List<Path> members = new ArrayList<>();
+        public final List<HostPort> listen = new ArrayList<>();
+        public boolean listenGiven;
+        public Path unixSocket;
+        public TlsMode tls = TlsMode.OFF;
+        public Path tlsCertificate;
+        public Path tlsKey;
+        public boolean force;
+        public Path demoDirectory;
+        public Duration memberTimeout = DEFAULT_MEMBER_TIMEOUT;
+
+        public DaemonConfig build() {
+            List<HostPort> addresses = new ArrayList<>(listen);
+            if (!listenGiven && addresses.isEmpty()) {
+                addresses.add(new HostPort("127.0.0.1", 10809));
+            }
+            return new DaemonConfig(
+                    members, addresses, unixSocket, tls, tlsCertificate, tlsKey, force, demoDirectory, memberTimeout);
+        }
+
+        /** Applies a config file; settings given later (flags) override or add to these. */
+        public Builder readFile(Path file) throws IOException {
+            Path base = file.toAbsolutePath().getParent();
+            int lineNo = 0;
+            for (String raw : Files.readAllLines(file)) {
+                lineNo++;
+                String line = raw.replaceFirst("#.*", "").trim();
+                if (line.isEmpty()) {
+                    continue;
+                }
+                String[] words = line.split("\\s+");
+                String key = words[0].toLowerCase(Locale.ROOT);
+                try {
+                    switch (key) {
+                        case "listen" -> {
+                            listenGiven = true;
+                            if (!words[1].equals("none")) {
+                                listen.add(HostPort.parse(words[1]));
+                            }
+                        }
+                        case "unix" -> unixSocket = base.resolve(words[1]);
+                        case "tls" -> tls = parseTls(words[1]);
+                        case "tls-cert" -> tlsCertificate = base.resolve(words[1]);
+                        case "tls-key" -> tlsKey = base.resolve(words[1]);
+                        case "member" -> {
+                            for (int i = 1; i < words.length; i++) {
+                                members.add(base.resolve(words[i]));
+                            }
+                        }
+                        case "member-timeout" -> memberTimeout = parseDuration(words[1]);
+                        case "force" -> force = words[1].equalsIgnoreCase("yes") || words[1].equalsIgnoreCase("true");
+                        default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
+                    }
+                } catch (ArrayIndexOutOfBoundsException e) {
+                    throw new IllegalArgumentException(file + ":" + lineNo + ": '" + key + "' needs a value");
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(file + ":" + lineNo + ": " + e.getMessage());
+                }
+            }
+            return this;
+        }
+    }
+
+    public static TlsMode parseTls(String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "off", "no" -> TlsMode.OFF;
+            case "on", "yes" -> TlsMode.ON;
+            case "require", "required" -> TlsMode.REQUIRE;
+            default -> throw new IllegalArgumentException("bad TLS mode '" + text + "' (off, on, require)");
+        };
+    }
+
+    /** {@code 30s}, {@code 500ms}, {@code 2m}, or ISO-8601 ({@code PT30S}). */
+    public static Duration parseDuration(String text) {
+        String s = text.trim().toLowerCase(Locale.ROOT);
         try {
-          switch (key) {
-            case "listen" -> {
-              listenGiven = true;
-              if (!words[1].equals("none")) {
-                listen.add(HostPort.parse(words[1]));
-              }
+            if (s.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
             }
-            case "unix" -> unixSocket = base.resolve(words[1]);
-            case "tls" -> tls = parseTls(words[1]);
-            case "tls-cert" -> tlsCertificate = base.resolve(words[1]);
-            case "tls-key" -> tlsKey = base.resolve(words[1]);
-            case "member" -> {
-              for (int i = 1; i < words.length; i++) {
-                members.add(base.resolve(words[i]));
-              }
+            if (s.endsWith("s")) {
+                return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
             }
-            case "member-timeout" -> memberTimeout = parseDuration(words[1]);
-            case "force" -> force = words[1].equalsIgnoreCase("yes") || words[1].equalsIgnoreCase("true");
-            default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
-          }
-        } catch (ArrayIndexOutOfBoundsException e) {
-          throw new IllegalArgumentException(file + ":" + lineNo + ": '" + key + "' needs a value");
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(file + ":" + lineNo + ": " + e.getMessage());
+            if (s.endsWith("m")) {
+                return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
+            }
+            return Duration.parse(text);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("bad duration '" + text + "' (examples: 30s, 500ms, 2m)");
         }
-      }
-      return this;
     }
-  }
-
-  public static TlsMode parseTls(String text) {
-    return switch (text.toLowerCase(Locale.ROOT)) {
-      case "off", "no" -> TlsMode.OFF;
-      case "on", "yes" -> TlsMode.ON;
-      case "require", "required" -> TlsMode.REQUIRE;
-      default -> throw new IllegalArgumentException("bad TLS mode '" + text + "' (off, on, require)");
-    };
-  }
-
-  /** {@code 30s}, {@code 500ms}, {@code 2m}, or ISO-8601 ({@code PT30S}). */
-  public static Duration parseDuration(String text) {
-    String s = text.trim().toLowerCase(Locale.ROOT);
-    try {
-      if (s.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-      }
-      if (s.endsWith("s")) {
-        return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
-      }
-      if (s.endsWith("m")) {
-        return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
-      }
-      return Duration.parse(text);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("bad duration '" + text + "' (examples: 30s, 500ms, 2m)");
-    }
-  }
 }

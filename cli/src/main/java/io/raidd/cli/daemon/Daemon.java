@@ -1,0 +1,213 @@
+package io.raidd.cli.daemon;
+
+import io.raidd.blockdev.BlockDevice;
+import io.raidd.blockdev.BlockDevices;
+import io.raidd.nbd.NbdExport;
+import io.raidd.nbd.NbdServer;
+import io.raidd.nbd.NbdServerConfig;
+import io.raidd.raid.md.AssembledArray;
+import io.raidd.raid.md.Assembler;
+import io.raidd.raid.md.NamedDevice;
+import io.raidd.raid.md.SuperblockUpdater;
+import io.raidd.raid.parity.ParityKernels;
+import io.raidd.raid.volume.RaidVolume;
+import io.raidd.raid.volume.RaidVolumeConfig;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The running daemon: the arrays assembled from the configured members, one NBD export per array,
+ * and background resyncs. Closing it stops accepting, lets in-flight requests finish, flushes the
+ * members and marks the arrays clean.
+ */
+public final class Daemon implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("io.raidd.daemon");
+
+    private final List<RaidVolume> volumes = new ArrayList<>();
+    private final List<ResyncRunner> resyncs = new ArrayList<>();
+    private final List<BlockDevice> unusedDevices = new ArrayList<>();
+    private final List<String> uris = new ArrayList<>();
+    private NbdServer server;
+
+    private Daemon() {}
+
+    public static Daemon start(DaemonConfig config) throws IOException {
+        Daemon daemon = new Daemon();
+        try {
+            daemon.startUp(config);
+            return daemon;
+        } catch (IOException | RuntimeException e) {
+            daemon.close();
+            throw e;
+        }
+    }
+
+    private void startUp(DaemonConfig config) throws IOException {
+        LOG.log(Level.INFO, "parity kernel: {0}", ParityKernels.selectionReason());
+        List<Path> paths = new ArrayList<>(config.members());
+        if (config.demoDirectory() != null) {
+            paths.addAll(Demo.prepare(config.demoDirectory()));
+        }
+        List<NamedDevice> devices = new ArrayList<>();
+        Set<Path> seen = new HashSet<>();
+        for (Path p : paths) {
+            Path real = p.toAbsolutePath().normalize();
+            if (!seen.add(real)) {
+                throw new IllegalArgumentException("member " + p + " is given twice");
+            }
+            try {
+                devices.add(new NamedDevice(p.toString(), BlockDevices.open(p, false)));
+            } catch (IOException e) {
+                for (NamedDevice d : devices) {
+                    d.device().close();
+                }
+                throw new IOException("cannot open member " + p + ": " + e.getMessage(), e);
+            }
+        }
+        Assembler.Scan scan;
+        try {
+            scan = Assembler.scan(devices, config.force());
+        } catch (IOException e) {
+            for (NamedDevice d : devices) {
+                d.device().close();
+            }
+            throw e;
+        }
+        Set<BlockDevice> used = new HashSet<>();
+        for (AssembledArray.Rejection r : scan.unusable()) {
+            LOG.log(Level.WARNING, "not using {0}", r);
+        }
+        RaidVolumeConfig volumeConfig = RaidVolumeConfig.DEFAULT.withMemberTimeout(config.memberTimeout());
+        Set<String> names = new HashSet<>();
+        NbdServerConfig.Builder serverConfig = NbdServerConfig.builder();
+        for (AssembledArray array : scan.arrays()) {
+            if (!names.add(array.name())) {
+                throw new IllegalArgumentException(
+                        "two arrays are named '" + array.name() + "'; export names must be unique");
+            }
+            LOG.log(Level.INFO, "assembled {0}", array.describe());
+            RaidVolume volume = open(array, volumeConfig, used);
+            volumes.add(volume);
+            serverConfig.export(NbdExport.builder(array.name(), volume)
+                    .description("raidd " + array.geometry() + (array.degraded() ? ", degraded" : ""))
+                    .fastZero(true)
+                    .build());
+            if (volume.resyncPending()) {
+                ResyncRunner runner = new ResyncRunner(volume);
+                resyncs.add(runner);
+                runner.start();
+            }
+        }
+        for (NamedDevice d : devices) {
+            if (!used.contains(d.device())) {
+                unusedDevices.add(d.device());
+            }
+        }
+        if (volumes.isEmpty()) {
+            throw new IOException("no array to serve among the given members: " + scan.unusable());
+        }
+        for (DaemonConfig.HostPort hp : config.listen()) {
+            serverConfig.listenTcp(hp.host(), hp.port());
+        }
+        if (config.unixSocket() != null) {
+            serverConfig.listenUnix(config.unixSocket());
+        }
+        serverConfig.tlsMode(config.tls());
+        if (config.tlsCertificate() != null) {
+            serverConfig.tlsCertificate(config.tlsCertificate(), config.tlsKey());
+        }
+        if (volumes.size() == 1) {
+            serverConfig.defaultExport(volumes.get(0).name());
+        }
+        server = new NbdServer(serverConfig.build());
+        for (SocketAddress address : server.start()) {
+            for (RaidVolume v : volumes) {
+                uris.add(uri(address, v.name()));
+            }
+        }
+        for (String uri : uris) {
+            LOG.log(Level.INFO, "serving {0}", uri);
+        }
+    }
+
+    private static RaidVolume open(AssembledArray array, RaidVolumeConfig config, Set<BlockDevice> used) {
+        RaidVolume.Builder b = RaidVolume.builder(array.name(), array.geometry())
+                .config(config)
+                .metadata(new SuperblockUpdater(array))
+                .clean(array.clean());
+        for (int slot = 0; slot < array.slots().size(); slot++) {
+            Optional<AssembledArray.Member> m = array.slots().get(slot);
+            if (m.isPresent()) {
+                b.member(
+                        slot,
+                        m.get().device().name(),
+                        m.get().device().device(),
+                        m.get().dataOffsetBytes());
+                used.add(m.get().device().device());
+            }
+        }
+        return b.build();
+    }
+
+    static String uri(SocketAddress address, String export) {
+        if (address instanceof InetSocketAddress inet) {
+            String host = inet.getAddress().getHostAddress();
+            if (host.contains(":")) {
+                host = "[" + host + "]";
+            }
+            return "nbd://" + host + ":" + inet.getPort() + "/" + export;
+        }
+        if (address instanceof UnixDomainSocketAddress unix) {
+            return "nbd+unix:///" + export + "?socket=" + unix.getPath();
+        }
+        return address + "/" + export;
+    }
+
+    /** One URI per export and listener, in the form nbdinfo and qemu accept. */
+    public List<String> uris() {
+        return List.copyOf(uris);
+    }
+
+    public List<RaidVolume> volumes() {
+        return List.copyOf(volumes);
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (server != null) {
+            server.close();
+        }
+        for (ResyncRunner r : resyncs) {
+            r.close();
+        }
+        IOException first = null;
+        for (RaidVolume v : volumes) {
+            try {
+                v.close();
+                LOG.log(
+                        Level.INFO,
+                        "array {0} stopped{1}",
+                        v.name(),
+                        v.isDirty() ? " (left dirty: resync incomplete)" : " clean");
+            } catch (IOException e) {
+                LOG.log(Level.ERROR, "array {0}: close failed: {1}", v.name(), e.getMessage());
+                first = first == null ? e : first;
+            }
+        }
+        for (BlockDevice d : unusedDevices) {
+            d.close();
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
