@@ -40,10 +40,20 @@ public final class Daemon implements AutoCloseable {
 
     private Daemon() {}
 
+    /** Opens a member path as a device; tests wrap the real device to inject faults. */
+    @FunctionalInterface
+    public interface DeviceOpener {
+        BlockDevice open(Path path) throws IOException;
+    }
+
     public static Daemon start(DaemonConfig config) throws IOException {
+        return start(config, path -> BlockDevices.open(path, false));
+    }
+
+    public static Daemon start(DaemonConfig config, DeviceOpener opener) throws IOException {
         Daemon daemon = new Daemon();
         try {
-            daemon.startUp(config);
+            daemon.startUp(config, opener);
             return daemon;
         } catch (IOException | RuntimeException e) {
             daemon.close();
@@ -51,7 +61,7 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private void startUp(DaemonConfig config) throws IOException {
+    private void startUp(DaemonConfig config, DeviceOpener opener) throws IOException {
         LOG.log(Level.INFO, "parity kernel: {0}", ParityKernels.selectionReason());
         List<Path> paths = new ArrayList<>(config.members());
         if (config.demoDirectory() != null) {
@@ -65,7 +75,7 @@ public final class Daemon implements AutoCloseable {
                 throw new IllegalArgumentException("member " + p + " is given twice");
             }
             try {
-                devices.add(new NamedDevice(p.toString(), BlockDevices.open(p, false)));
+                devices.add(new NamedDevice(p.toString(), opener.open(p)));
             } catch (IOException e) {
                 for (NamedDevice d : devices) {
                     d.device().close();
