@@ -46,9 +46,12 @@ final class CommandExecutor {
     private final BlockDevice device;
     private final NbdExportStats stats;
     private final int allowedFlagsMask;
+    /** Where buffers for large READ data come from ({@link DataBufferPool}). */
+    private final ByteBufAllocator dataBuffers;
 
-    CommandExecutor(TransmissionSession session) {
+    CommandExecutor(TransmissionSession session, ByteBufAllocator dataBuffers) {
         this.session = session;
+        this.dataBuffers = dataBuffers;
         this.export = session.export();
         this.device = export.device();
         this.stats = session.entry().stats;
@@ -282,7 +285,7 @@ final class CommandExecutor {
     private ByteBuf read(NbdRequest r, ByteBufAllocator alloc) {
         int length = (int) r.length;
         if (!session.structuredReplies()) {
-            ByteBuf buf = Replies.simpleWithRoom(alloc, r.cookie, length);
+            ByteBuf buf = Replies.simpleWithRoom(dataAllocator(length, alloc), r.cookie, length);
             try {
                 readInto(buf, r.offset, length);
             } catch (IOException | RuntimeException e) {
@@ -315,7 +318,7 @@ final class CommandExecutor {
     }
 
     private ByteBuf readOneChunk(NbdRequest r, ByteBufAllocator alloc, long offset, int length) {
-        ByteBuf buf = Replies.dataWithRoom(alloc, r.cookie, true, offset, length);
+        ByteBuf buf = Replies.dataWithRoom(dataAllocator(length, alloc), r.cookie, true, offset, length);
         try {
             readInto(buf, offset, length);
         } catch (IOException | RuntimeException e) {
@@ -372,7 +375,7 @@ final class CommandExecutor {
 
     private boolean addData(NbdRequest r, ByteBufAllocator alloc, List<ByteBuf> chunks, long from, long to) {
         int length = (int) (to - from);
-        ByteBuf buf = Replies.dataWithRoom(alloc, r.cookie, false, from, length);
+        ByteBuf buf = Replies.dataWithRoom(dataAllocator(length, alloc), r.cookie, false, from, length);
         try {
             readInto(buf, from, length);
             chunks.add(buf);
@@ -399,6 +402,10 @@ final class CommandExecutor {
     private static boolean isHoleWorthSending(AllocationExtents.Descriptors layout, int i) {
         return (layout.flags(i) & StructuredReplyDescriptor.STATE_ZERO) != 0
                 && layout.length(i) >= HOLE_CHUNK_MIN_BYTES;
+    }
+
+    private ByteBufAllocator dataAllocator(int length, ByteBufAllocator small) {
+        return length >= DataBufferPool.MIN_POOLED_BYTES ? dataBuffers : small;
     }
 
     private void readInto(ByteBuf buf, long offset, int length) throws IOException {

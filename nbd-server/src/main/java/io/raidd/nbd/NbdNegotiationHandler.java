@@ -453,9 +453,10 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                 server.config.maxInFlightBytesPerConnection(),
                 server.sharedBudget,
                 ctx.channel().eventLoop());
-        NbdRequestDecoder decoder = new NbdRequestDecoder(server.config.maxPayloadBytes(), budget);
+        NbdRequestDecoder decoder = new NbdRequestDecoder(server.config.maxPayloadBytes(), budget, server.dataBuffers);
         FairSubmitter io = new FairSubmitter(server.ioExecutor, server.config.maxExecutingRequestsPerConnection());
-        NbdTransmissionHandler handler = new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder);
+        NbdTransmissionHandler handler =
+                new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder, server.dataBuffers);
         ctx.flush();
         if (!entry.attach(handler)) {
             hardDisconnect("export removed during negotiation");

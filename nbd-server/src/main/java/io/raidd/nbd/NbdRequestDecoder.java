@@ -5,6 +5,7 @@ import static io.raidd.nbd.RequestDescriptor.CMD_READ;
 import static io.raidd.nbd.RequestDescriptor.CMD_WRITE;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -37,6 +38,7 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
 
     private final int maxPayloadBytes;
     private final ConnectionBudget budget;
+    private final ByteBufAllocator payloadBuffers;
 
     private State state = State.HEADER;
     private int flags;
@@ -51,9 +53,10 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
     private boolean pausedForBudget;
     private ChannelHandlerContext ctx;
 
-    NbdRequestDecoder(int maxPayloadBytes, ConnectionBudget budget) {
+    NbdRequestDecoder(int maxPayloadBytes, ConnectionBudget budget, ByteBufAllocator payloadBuffers) {
         this.maxPayloadBytes = maxPayloadBytes;
         this.budget = budget;
+        this.payloadBuffers = payloadBuffers;
     }
 
     State state() {
@@ -149,10 +152,11 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
             if (length < GATHER_THRESHOLD_BYTES || !in.isReadable()) {
                 return;
             }
-            gathered = ctx.alloc().directBuffer((int) length, (int) length);
+            gathered = payloadBuffers.directBuffer((int) length);
         }
-        gathered.writeBytes(in, Math.min(in.readableBytes(), gathered.writableBytes()));
-        if (gathered.isWritable()) {
+        int missing = (int) length - gathered.readableBytes();
+        gathered.writeBytes(in, Math.min(in.readableBytes(), missing));
+        if (gathered.readableBytes() < length) {
             return;
         }
         ByteBuf payload = gathered;
