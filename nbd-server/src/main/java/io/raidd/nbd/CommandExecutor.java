@@ -84,14 +84,14 @@ final class CommandExecutor {
                             + RequestDescriptor.commandName(r.type));
         }
         long size = export.sizeBytes();
-        boolean inRange = r.offset >= 0 && r.offset <= size && r.length <= size - r.offset;
-        boolean aligned = ((r.offset | r.length) & (session.enforcedAlignmentBytes() - 1)) == 0;
+        boolean inRange = r.offsetBytes >= 0 && r.offsetBytes <= size && r.lengthBytes <= size - r.offsetBytes;
+        boolean aligned = ((r.offsetBytes | r.lengthBytes) & (session.enforcedAlignmentBytes() - 1)) == 0;
         long max = session.maxPayloadBytes();
         switch (r.type) {
             case CMD_READ -> {
-                if (r.length > max) {
+                if (r.lengthBytes > max) {
                     return new Refusal(
-                            NbdErrno.EINVAL, "read of " + r.length + " bytes exceeds maximum payload " + max);
+                            NbdErrno.EINVAL, "read of " + r.lengthBytes + " bytes exceeds maximum payload " + max);
                 }
                 if (!inRange) {
                     return new Refusal(NbdErrno.EINVAL, "read beyond the end of the export");
@@ -100,7 +100,7 @@ final class CommandExecutor {
             case CMD_WRITE -> {
                 if (r.payloadSkipped) {
                     return new Refusal(
-                            NbdErrno.EINVAL, "write of " + r.length + " bytes exceeds maximum payload " + max);
+                            NbdErrno.EINVAL, "write of " + r.lengthBytes + " bytes exceeds maximum payload " + max);
                 }
                 if (session.readOnly()) {
                     return new Refusal(NbdErrno.EPERM, "export is read-only");
@@ -110,7 +110,7 @@ final class CommandExecutor {
                 }
             }
             case CMD_FLUSH -> {
-                if (r.offset != 0 || r.length != 0) {
+                if (r.offsetBytes != 0 || r.lengthBytes != 0) {
                     return new Refusal(NbdErrno.EINVAL, "flush offset and length must be zero");
                 }
                 return null;
@@ -127,8 +127,9 @@ final class CommandExecutor {
                 if (!inRange) {
                     return new Refusal(NbdErrno.EINVAL, "cache beyond the end of the export");
                 }
-                if (session.blockSizeNegotiated() && r.length > max) {
-                    return new Refusal(NbdErrno.EINVAL, "cache of " + r.length + " bytes exceeds maximum block size");
+                if (session.blockSizeNegotiated() && r.lengthBytes > max) {
+                    return new Refusal(
+                            NbdErrno.EINVAL, "cache of " + r.lengthBytes + " bytes exceeds maximum block size");
                 }
             }
             case CMD_WRITE_ZEROES -> {
@@ -138,9 +139,9 @@ final class CommandExecutor {
                 if (!inRange) {
                     return new Refusal(NbdErrno.ENOSPC, "write zeroes beyond the end of the export");
                 }
-                if (session.blockSizeNegotiated() && !r.hasFlag(FLAG_FAST_ZERO) && r.length > max) {
+                if (session.blockSizeNegotiated() && !r.hasFlag(FLAG_FAST_ZERO) && r.lengthBytes > max) {
                     return new Refusal(
-                            NbdErrno.EINVAL, "write zeroes of " + r.length + " bytes exceeds maximum block size");
+                            NbdErrno.EINVAL, "write zeroes of " + r.lengthBytes + " bytes exceeds maximum block size");
                 }
                 if (r.hasFlag(FLAG_FAST_ZERO) && (!export.fastZero() || r.hasFlag(FLAG_NO_HOLE))) {
                     // Fully provisioned zeroes cost as much as writing them, so they are never fast.
@@ -151,7 +152,7 @@ final class CommandExecutor {
                 if (session.allocationContextId() == 0) {
                     return new Refusal(NbdErrno.EINVAL, "no metadata context was negotiated");
                 }
-                if (r.length == 0) {
+                if (r.lengthBytes == 0) {
                     return new Refusal(NbdErrno.EINVAL, "block status of zero length");
                 }
                 if (!inRange) {
@@ -227,22 +228,22 @@ final class CommandExecutor {
     }
 
     private void write(NbdRequest r) throws IOException {
-        if (r.length == 0) {
+        if (r.lengthBytes == 0) {
             return;
         }
         ByteBuffer src = r.payload().nioBuffer();
         if (r.hasFlag(FLAG_FUA)) {
-            device.writeDurable(r.offset, src);
+            device.writeDurable(r.offsetBytes, src);
         } else {
-            device.write(r.offset, src);
+            device.write(r.offsetBytes, src);
         }
-        stats.addBytesWritten(r.length);
+        stats.addBytesWritten(r.lengthBytes);
     }
 
     private void trim(NbdRequest r) throws IOException {
-        if (r.length > 0) {
+        if (r.lengthBytes > 0) {
             try {
-                device.discard(r.offset, r.length);
+                device.discard(r.offsetBytes, r.lengthBytes);
             } catch (UnsupportedOperationException e) {
                 // TRIM is a hint; a device that cannot discard simply keeps the data.
             }
@@ -253,15 +254,15 @@ final class CommandExecutor {
     }
 
     private void writeZeroes(NbdRequest r) throws IOException {
-        if (r.length > 0) {
+        if (r.lengthBytes > 0) {
             if (r.hasFlag(FLAG_NO_HOLE)) {
                 // BlockDevice.writeZeroes may punch holes; NO_HOLE demands allocated zeroes.
-                writeExplicitZeroes(r.offset, r.length);
+                writeExplicitZeroes(r.offsetBytes, r.lengthBytes);
             } else {
                 try {
-                    device.writeZeroes(r.offset, r.length);
+                    device.writeZeroes(r.offsetBytes, r.lengthBytes);
                 } catch (UnsupportedOperationException e) {
-                    writeExplicitZeroes(r.offset, r.length);
+                    writeExplicitZeroes(r.offsetBytes, r.lengthBytes);
                 }
             }
         }
@@ -283,11 +284,11 @@ final class CommandExecutor {
     }
 
     private ByteBuf read(NbdRequest r, ByteBufAllocator alloc) {
-        int length = (int) r.length;
+        int length = (int) r.lengthBytes;
         if (!session.structuredReplies()) {
             ByteBuf buf = Replies.simpleWithRoom(dataAllocator(length, alloc), r.cookie, length);
             try {
-                readInto(buf, r.offset, length);
+                readInto(buf, r.offsetBytes, length);
             } catch (IOException | RuntimeException e) {
                 buf.release();
                 int errno = e instanceof IOException io ? NbdErrno.fromIOException(io) : NbdErrno.EIO;
@@ -302,17 +303,17 @@ final class CommandExecutor {
             return Replies.none(alloc, r.cookie);
         }
         if (r.hasFlag(FLAG_DF) || length < SPARSE_READ_MIN_BYTES) {
-            return readOneChunk(r, alloc, r.offset, length);
+            return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         AllocationExtents.Descriptors layout;
         try {
             layout = AllocationExtents.describe(
-                    device, r.offset, length, export.minimumBlockSizeBytes(), AllocationExtents.MAX_DESCRIPTORS);
+                    device, r.offsetBytes, length, export.minimumBlockSizeBytes(), AllocationExtents.MAX_DESCRIPTORS);
         } catch (IOException | RuntimeException e) {
-            return readOneChunk(r, alloc, r.offset, length);
+            return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         if (!hasHoleWorthSending(layout)) {
-            return readOneChunk(r, alloc, r.offset, length);
+            return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         return readSparse(r, alloc, layout);
     }
@@ -338,8 +339,8 @@ final class CommandExecutor {
      */
     private ByteBuf readSparse(NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout) {
         List<ByteBuf> chunks = new ArrayList<>();
-        long pos = r.offset;
-        long end = r.offset + r.length;
+        long pos = r.offsetBytes;
+        long end = r.offsetBytes + r.lengthBytes;
         long dataStart = -1;
         boolean failed = false;
         for (int i = 0; i < layout.count() && !failed; i++) {
@@ -365,7 +366,7 @@ final class CommandExecutor {
         }
         if (!failed) {
             stats.recordReply(NbdErrno.OK);
-            stats.addBytesRead(r.length);
+            stats.addBytesRead(r.lengthBytes);
         }
         Replies.markDone(chunks.get(chunks.size() - 1));
         CompositeByteBuf reply = alloc.compositeDirectBuffer(chunks.size());
@@ -426,7 +427,7 @@ final class CommandExecutor {
     private ByteBuf blockStatus(NbdRequest r, ByteBufAllocator alloc) throws IOException {
         int max = r.hasFlag(FLAG_REQ_ONE) ? 1 : AllocationExtents.MAX_DESCRIPTORS;
         AllocationExtents.Descriptors d =
-                AllocationExtents.describe(device, r.offset, r.length, session.extentAlignmentBytes(), max);
+                AllocationExtents.describe(device, r.offsetBytes, r.lengthBytes, session.extentAlignmentBytes(), max);
         stats.recordReply(NbdErrno.OK);
         return Replies.blockStatus(alloc, r.cookie, session.allocationContextId(), d);
     }

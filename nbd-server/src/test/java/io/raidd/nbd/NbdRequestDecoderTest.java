@@ -73,8 +73,8 @@ class NbdRequestDecoderTest {
         assertEquals(CMD_READ, r.type);
         assertEquals(1, r.flags);
         assertEquals(0xfedcba9876543210L, r.cookie);
-        assertEquals(0xffff_ffff_0000L, r.offset);
-        assertEquals(0xffff_0000L, r.length, "length is unsigned");
+        assertEquals(0xffff_ffff_0000L, r.offsetBytes);
+        assertEquals(0xffff_0000L, r.lengthBytes, "length is unsigned");
         assertEquals(0, r.budgetBytes(), "an oversize read reserves nothing: it will be refused");
         done(r);
     }
