@@ -5,7 +5,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledDirectByteBuf;
 import io.netty.buffer.UnpooledHeapByteBuf;
-import io.netty.util.internal.PlatformDependent;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -75,7 +74,9 @@ final class DataBufferPool extends AbstractByteBufAllocator {
         int size = memory.capacity();
         if (idleBytes.addAndGet(size) > maxIdleBytes) {
             idleBytes.addAndGet(-size);
-            PlatformDependent.freeDirectBuffer(memory);
+            // Dropped: the JDK frees direct memory it allocated once the buffer is unreachable
+            // (and collects early when the direct-memory limit is near); explicit freeing of
+            // arbitrary buffers is not supported on every JDK.
             return;
         }
         idle.computeIfAbsent(size, s -> new ConcurrentLinkedQueue<>()).add(memory);
