@@ -339,39 +339,49 @@ final class CommandExecutor {
      */
     private ByteBuf readSparse(NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout) {
         List<ByteBuf> chunks = new ArrayList<>();
+        try {
+            boolean failed = addSparseChunks(r, alloc, layout, chunks);
+            if (!failed) {
+                stats.recordReply(NbdErrno.OK);
+                stats.addBytesRead(r.lengthBytes);
+            }
+            Replies.markDone(chunks.get(chunks.size() - 1));
+            CompositeByteBuf reply = alloc.compositeDirectBuffer(chunks.size());
+            reply.addComponents(true, chunks);
+            return reply;
+        } catch (RuntimeException | Error e) {
+            // Out of memory for a later chunk: the earlier ones must not leak.
+            for (ByteBuf chunk : chunks) {
+                chunk.release();
+            }
+            throw e;
+        }
+    }
+
+    /** Appends the chunks in order; returns true when a read failed (an error chunk is last). */
+    private boolean addSparseChunks(
+            NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout, List<ByteBuf> chunks) {
         long pos = r.offsetBytes;
         long end = r.offsetBytes + r.lengthBytes;
         long dataStart = -1;
-        boolean failed = false;
-        for (int i = 0; i < layout.count() && !failed; i++) {
+        for (int i = 0; i < layout.count(); i++) {
             long extentEnd = pos + layout.length(i);
             if (isHoleWorthSending(layout, i)) {
-                if (dataStart >= 0) {
-                    failed = !addData(r, alloc, chunks, dataStart, pos);
-                    dataStart = -1;
+                if (dataStart >= 0 && !addData(r, alloc, chunks, dataStart, pos)) {
+                    return true;
                 }
-                if (!failed) {
-                    chunks.add(Replies.hole(alloc, r.cookie, false, pos, (int) (extentEnd - pos)));
-                }
+                dataStart = -1;
+                chunks.add(Replies.hole(alloc, r.cookie, false, pos, (int) (extentEnd - pos)));
             } else if (dataStart < 0) {
                 dataStart = pos;
             }
             pos = extentEnd;
         }
-        if (!failed && pos < end && dataStart < 0) {
+        if (pos < end && dataStart < 0) {
+            // The layout may stop short on a fragmented device; the rest is sent as data.
             dataStart = pos;
         }
-        if (!failed && dataStart >= 0) {
-            failed = !addData(r, alloc, chunks, dataStart, end);
-        }
-        if (!failed) {
-            stats.recordReply(NbdErrno.OK);
-            stats.addBytesRead(r.lengthBytes);
-        }
-        Replies.markDone(chunks.get(chunks.size() - 1));
-        CompositeByteBuf reply = alloc.compositeDirectBuffer(chunks.size());
-        reply.addComponents(true, chunks);
-        return reply;
+        return dataStart >= 0 && !addData(r, alloc, chunks, dataStart, end);
     }
 
     private boolean addData(NbdRequest r, ByteBufAllocator alloc, List<ByteBuf> chunks, long from, long to) {

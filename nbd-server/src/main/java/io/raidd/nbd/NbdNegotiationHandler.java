@@ -94,9 +94,6 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
 
     private void onHandshakeTimeout() {
         if (state != State.TRANSMISSION && state != State.CLOSED) {
-            LOG.log(
-                    System.Logger.Level.DEBUG,
-                    () -> "handshake timeout for " + ctx.channel().remoteAddress());
             hardDisconnect("handshake timeout");
         }
     }

@@ -229,6 +229,24 @@ class NbdTransmissionTest {
     }
 
     @Test
+    void sparseReadFailingMidwayKeepsEarlierChunksAndEndsWithErrorOffset() throws IOException {
+        device.write(64 * 1024, ByteBuffer.wrap(pattern(64 * 1024, 9)));
+        try (EmbeddedNbd nbd = structured(false)) {
+            device.failNextIo.set(new IOException("medium error"));
+            nbd.request(0, CMD_READ, 5, 0, 256 * 1024);
+            List<RawNbdClient.Chunk> chunks = nbd.replies().readStructuredReply(5);
+            assertEquals(
+                    StructuredReplyDescriptor.TYPE_OFFSET_HOLE, chunks.get(0).type());
+            RawNbdClient.Chunk last = chunks.get(chunks.size() - 1);
+            assertEquals(StructuredReplyDescriptor.TYPE_ERROR_OFFSET, last.type());
+            ByteBuffer b = ByteBuffer.wrap(last.payload());
+            assertEquals(EIO, b.getInt());
+            assertEquals(64 * 1024, b.getLong(last.payload().length - 8), "the data chunk that failed");
+            assertEquals(EIO, ReplyReader.assemble(chunks, 0, 256 * 1024).errno());
+        }
+    }
+
+    @Test
     void writeZeroesVariants() throws IOException {
         device.write(0, ByteBuffer.wrap(pattern(1 << 20, 3)));
         try (EmbeddedNbd nbd = simple("mem")) {
