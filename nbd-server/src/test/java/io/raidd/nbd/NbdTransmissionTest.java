@@ -75,6 +75,27 @@ class NbdTransmissionTest {
     }
 
     @Test
+    void requestsSentRightBehindGoAreNotLost() throws IOException {
+        device.write(0, ByteBuffer.wrap(pattern(512, 8)));
+        try (EmbeddedNbd nbd = new EmbeddedNbd(NbdServerConfig.builder().build(), device).handshake()) {
+            byte[] go = RawNbdClient.infoData("mem");
+            io.netty.buffer.ByteBuf both = io.netty.buffer.Unpooled.buffer();
+            both.writeLong(HandshakeDescriptor.IHAVEOPT)
+                    .writeInt(OptionDescriptor.OPT_GO)
+                    .writeInt(go.length);
+            both.writeBytes(go);
+            both.writeBytes(EmbeddedNbd.header(0, CMD_READ, 99, 0, 512));
+            nbd.send(both);
+            List<RawNbdClient.OptionReply> replies = nbd.readFinalReplies();
+            assertEquals(
+                    OptionDescriptor.REP_ACK, replies.get(replies.size() - 1).type());
+            RawNbdClient.SimpleReply r = nbd.replies().readSimpleReply(512);
+            assertEquals(99, r.cookie());
+            assertArrayEquals(pattern(512, 8), r.data());
+        }
+    }
+
+    @Test
     void fuaWriteIsDurableAndFuaTrimAndZeroFlush() throws IOException {
         try (EmbeddedNbd nbd = simple("mem")) {
             nbd.write(FLAG_FUA, 1, 0, new byte[512]);
