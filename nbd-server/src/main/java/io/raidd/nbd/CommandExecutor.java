@@ -46,9 +46,12 @@ final class CommandExecutor {
     private final BlockDevice device;
     private final NbdExportStats stats;
     private final int allowedFlagsMask;
+    /** Where buffers for large READ data come from ({@link DataBufferPool}). */
+    private final ByteBufAllocator dataBuffers;
 
-    CommandExecutor(TransmissionSession session) {
+    CommandExecutor(TransmissionSession session, ByteBufAllocator dataBuffers) {
         this.session = session;
+        this.dataBuffers = dataBuffers;
         this.export = session.export();
         this.device = export.device();
         this.stats = session.entry().stats;
@@ -81,14 +84,14 @@ final class CommandExecutor {
                             + RequestDescriptor.commandName(r.type));
         }
         long size = export.sizeBytes();
-        boolean inRange = r.offset >= 0 && r.offset <= size && r.length <= size - r.offset;
-        boolean aligned = ((r.offset | r.length) & (session.enforcedAlignmentBytes() - 1)) == 0;
+        boolean inRange = r.offsetBytes >= 0 && r.offsetBytes <= size && r.lengthBytes <= size - r.offsetBytes;
+        boolean aligned = ((r.offsetBytes | r.lengthBytes) & (session.enforcedAlignmentBytes() - 1)) == 0;
         long max = session.maxPayloadBytes();
         switch (r.type) {
             case CMD_READ -> {
-                if (r.length > max) {
+                if (r.lengthBytes > max) {
                     return new Refusal(
-                            NbdErrno.EINVAL, "read of " + r.length + " bytes exceeds maximum payload " + max);
+                            NbdErrno.EINVAL, "read of " + r.lengthBytes + " bytes exceeds maximum payload " + max);
                 }
                 if (!inRange) {
                     return new Refusal(NbdErrno.EINVAL, "read beyond the end of the export");
@@ -97,7 +100,7 @@ final class CommandExecutor {
             case CMD_WRITE -> {
                 if (r.payloadSkipped) {
                     return new Refusal(
-                            NbdErrno.EINVAL, "write of " + r.length + " bytes exceeds maximum payload " + max);
+                            NbdErrno.EINVAL, "write of " + r.lengthBytes + " bytes exceeds maximum payload " + max);
                 }
                 if (session.readOnly()) {
                     return new Refusal(NbdErrno.EPERM, "export is read-only");
@@ -107,7 +110,7 @@ final class CommandExecutor {
                 }
             }
             case CMD_FLUSH -> {
-                if (r.offset != 0 || r.length != 0) {
+                if (r.offsetBytes != 0 || r.lengthBytes != 0) {
                     return new Refusal(NbdErrno.EINVAL, "flush offset and length must be zero");
                 }
                 return null;
@@ -124,8 +127,9 @@ final class CommandExecutor {
                 if (!inRange) {
                     return new Refusal(NbdErrno.EINVAL, "cache beyond the end of the export");
                 }
-                if (session.blockSizeNegotiated() && r.length > max) {
-                    return new Refusal(NbdErrno.EINVAL, "cache of " + r.length + " bytes exceeds maximum block size");
+                if (session.blockSizeNegotiated() && r.lengthBytes > max) {
+                    return new Refusal(
+                            NbdErrno.EINVAL, "cache of " + r.lengthBytes + " bytes exceeds maximum block size");
                 }
             }
             case CMD_WRITE_ZEROES -> {
@@ -135,9 +139,9 @@ final class CommandExecutor {
                 if (!inRange) {
                     return new Refusal(NbdErrno.ENOSPC, "write zeroes beyond the end of the export");
                 }
-                if (session.blockSizeNegotiated() && !r.hasFlag(FLAG_FAST_ZERO) && r.length > max) {
+                if (session.blockSizeNegotiated() && !r.hasFlag(FLAG_FAST_ZERO) && r.lengthBytes > max) {
                     return new Refusal(
-                            NbdErrno.EINVAL, "write zeroes of " + r.length + " bytes exceeds maximum block size");
+                            NbdErrno.EINVAL, "write zeroes of " + r.lengthBytes + " bytes exceeds maximum block size");
                 }
                 if (r.hasFlag(FLAG_FAST_ZERO) && (!export.fastZero() || r.hasFlag(FLAG_NO_HOLE))) {
                     // Fully provisioned zeroes cost as much as writing them, so they are never fast.
@@ -148,7 +152,7 @@ final class CommandExecutor {
                 if (session.allocationContextId() == 0) {
                     return new Refusal(NbdErrno.EINVAL, "no metadata context was negotiated");
                 }
-                if (r.length == 0) {
+                if (r.lengthBytes == 0) {
                     return new Refusal(NbdErrno.EINVAL, "block status of zero length");
                 }
                 if (!inRange) {
@@ -224,22 +228,22 @@ final class CommandExecutor {
     }
 
     private void write(NbdRequest r) throws IOException {
-        if (r.length == 0) {
+        if (r.lengthBytes == 0) {
             return;
         }
         ByteBuffer src = r.payload().nioBuffer();
         if (r.hasFlag(FLAG_FUA)) {
-            device.writeDurable(r.offset, src);
+            device.writeDurable(r.offsetBytes, src);
         } else {
-            device.write(r.offset, src);
+            device.write(r.offsetBytes, src);
         }
-        stats.addBytesWritten(r.length);
+        stats.addBytesWritten(r.lengthBytes);
     }
 
     private void trim(NbdRequest r) throws IOException {
-        if (r.length > 0) {
+        if (r.lengthBytes > 0) {
             try {
-                device.discard(r.offset, r.length);
+                device.discard(r.offsetBytes, r.lengthBytes);
             } catch (UnsupportedOperationException e) {
                 // TRIM is a hint; a device that cannot discard simply keeps the data.
             }
@@ -250,15 +254,15 @@ final class CommandExecutor {
     }
 
     private void writeZeroes(NbdRequest r) throws IOException {
-        if (r.length > 0) {
+        if (r.lengthBytes > 0) {
             if (r.hasFlag(FLAG_NO_HOLE)) {
                 // BlockDevice.writeZeroes may punch holes; NO_HOLE demands allocated zeroes.
-                writeExplicitZeroes(r.offset, r.length);
+                writeExplicitZeroes(r.offsetBytes, r.lengthBytes);
             } else {
                 try {
-                    device.writeZeroes(r.offset, r.length);
+                    device.writeZeroes(r.offsetBytes, r.lengthBytes);
                 } catch (UnsupportedOperationException e) {
-                    writeExplicitZeroes(r.offset, r.length);
+                    writeExplicitZeroes(r.offsetBytes, r.lengthBytes);
                 }
             }
         }
@@ -280,11 +284,11 @@ final class CommandExecutor {
     }
 
     private ByteBuf read(NbdRequest r, ByteBufAllocator alloc) {
-        int length = (int) r.length;
+        int length = (int) r.lengthBytes;
         if (!session.structuredReplies()) {
-            ByteBuf buf = Replies.simpleWithRoom(alloc, r.cookie, length);
+            ByteBuf buf = Replies.simpleWithRoom(dataAllocator(length, alloc), r.cookie, length);
             try {
-                readInto(buf, r.offset, length);
+                readInto(buf, r.offsetBytes, length);
             } catch (IOException | RuntimeException e) {
                 buf.release();
                 int errno = e instanceof IOException io ? NbdErrno.fromIOException(io) : NbdErrno.EIO;
@@ -299,23 +303,23 @@ final class CommandExecutor {
             return Replies.none(alloc, r.cookie);
         }
         if (r.hasFlag(FLAG_DF) || length < SPARSE_READ_MIN_BYTES) {
-            return readOneChunk(r, alloc, r.offset, length);
+            return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         AllocationExtents.Descriptors layout;
         try {
             layout = AllocationExtents.describe(
-                    device, r.offset, length, export.minimumBlockSizeBytes(), AllocationExtents.MAX_DESCRIPTORS);
+                    device, r.offsetBytes, length, export.minimumBlockSizeBytes(), AllocationExtents.MAX_DESCRIPTORS);
         } catch (IOException | RuntimeException e) {
-            return readOneChunk(r, alloc, r.offset, length);
+            return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         if (!hasHoleWorthSending(layout)) {
-            return readOneChunk(r, alloc, r.offset, length);
+            return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         return readSparse(r, alloc, layout);
     }
 
     private ByteBuf readOneChunk(NbdRequest r, ByteBufAllocator alloc, long offset, int length) {
-        ByteBuf buf = Replies.dataWithRoom(alloc, r.cookie, true, offset, length);
+        ByteBuf buf = Replies.dataWithRoom(dataAllocator(length, alloc), r.cookie, true, offset, length);
         try {
             readInto(buf, offset, length);
         } catch (IOException | RuntimeException e) {
@@ -335,44 +339,54 @@ final class CommandExecutor {
      */
     private ByteBuf readSparse(NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout) {
         List<ByteBuf> chunks = new ArrayList<>();
-        long pos = r.offset;
-        long end = r.offset + r.length;
+        try {
+            boolean failed = addSparseChunks(r, alloc, layout, chunks);
+            if (!failed) {
+                stats.recordReply(NbdErrno.OK);
+                stats.addBytesRead(r.lengthBytes);
+            }
+            Replies.markDone(chunks.get(chunks.size() - 1));
+            CompositeByteBuf reply = alloc.compositeDirectBuffer(chunks.size());
+            reply.addComponents(true, chunks);
+            return reply;
+        } catch (RuntimeException | Error e) {
+            // Out of memory for a later chunk: the earlier ones must not leak.
+            for (ByteBuf chunk : chunks) {
+                chunk.release();
+            }
+            throw e;
+        }
+    }
+
+    /** Appends the chunks in order; returns true when a read failed (an error chunk is last). */
+    private boolean addSparseChunks(
+            NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout, List<ByteBuf> chunks) {
+        long pos = r.offsetBytes;
+        long end = r.offsetBytes + r.lengthBytes;
         long dataStart = -1;
-        boolean failed = false;
-        for (int i = 0; i < layout.count() && !failed; i++) {
+        for (int i = 0; i < layout.count(); i++) {
             long extentEnd = pos + layout.length(i);
             if (isHoleWorthSending(layout, i)) {
-                if (dataStart >= 0) {
-                    failed = !addData(r, alloc, chunks, dataStart, pos);
-                    dataStart = -1;
+                if (dataStart >= 0 && !addData(r, alloc, chunks, dataStart, pos)) {
+                    return true;
                 }
-                if (!failed) {
-                    chunks.add(Replies.hole(alloc, r.cookie, false, pos, (int) (extentEnd - pos)));
-                }
+                dataStart = -1;
+                chunks.add(Replies.hole(alloc, r.cookie, false, pos, (int) (extentEnd - pos)));
             } else if (dataStart < 0) {
                 dataStart = pos;
             }
             pos = extentEnd;
         }
-        if (!failed && pos < end && dataStart < 0) {
+        if (pos < end && dataStart < 0) {
+            // The layout may stop short on a fragmented device; the rest is sent as data.
             dataStart = pos;
         }
-        if (!failed && dataStart >= 0) {
-            failed = !addData(r, alloc, chunks, dataStart, end);
-        }
-        if (!failed) {
-            stats.recordReply(NbdErrno.OK);
-            stats.addBytesRead(r.length);
-        }
-        Replies.markDone(chunks.get(chunks.size() - 1));
-        CompositeByteBuf reply = alloc.compositeDirectBuffer(chunks.size());
-        reply.addComponents(true, chunks);
-        return reply;
+        return dataStart >= 0 && !addData(r, alloc, chunks, dataStart, end);
     }
 
     private boolean addData(NbdRequest r, ByteBufAllocator alloc, List<ByteBuf> chunks, long from, long to) {
         int length = (int) (to - from);
-        ByteBuf buf = Replies.dataWithRoom(alloc, r.cookie, false, from, length);
+        ByteBuf buf = Replies.dataWithRoom(dataAllocator(length, alloc), r.cookie, false, from, length);
         try {
             readInto(buf, from, length);
             chunks.add(buf);
@@ -401,6 +415,10 @@ final class CommandExecutor {
                 && layout.length(i) >= HOLE_CHUNK_MIN_BYTES;
     }
 
+    private ByteBufAllocator dataAllocator(int length, ByteBufAllocator small) {
+        return length >= DataBufferPool.MIN_POOLED_BYTES ? dataBuffers : small;
+    }
+
     private void readInto(ByteBuf buf, long offset, int length) throws IOException {
         int at = buf.writerIndex();
         if (length > 0) {
@@ -419,7 +437,7 @@ final class CommandExecutor {
     private ByteBuf blockStatus(NbdRequest r, ByteBufAllocator alloc) throws IOException {
         int max = r.hasFlag(FLAG_REQ_ONE) ? 1 : AllocationExtents.MAX_DESCRIPTORS;
         AllocationExtents.Descriptors d =
-                AllocationExtents.describe(device, r.offset, r.length, session.extentAlignmentBytes(), max);
+                AllocationExtents.describe(device, r.offsetBytes, r.lengthBytes, session.extentAlignmentBytes(), max);
         stats.recordReply(NbdErrno.OK);
         return Replies.blockStatus(alloc, r.cookie, session.allocationContextId(), d);
     }

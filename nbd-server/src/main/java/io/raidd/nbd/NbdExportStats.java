@@ -14,6 +14,8 @@ public final class NbdExportStats {
     private final LongAdder bytesWritten = new LongAdder();
     private final AtomicInteger connections = new AtomicInteger();
 
+    NbdExportStats() {}
+
     /** Transmission requests answered (DISC excluded), successful or not. */
     public long requests() {
         return requests.sum();

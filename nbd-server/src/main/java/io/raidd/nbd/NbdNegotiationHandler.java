@@ -67,8 +67,8 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
     private String allocationContextExport;
 
     private int option;
-    private long optionLength;
-    private long skipRemaining;
+    private long optionLengthBytes;
+    private long skipRemainingBytes;
     private int skipReplyType;
     private String skipMessage;
     private boolean pausedForWrites;
@@ -94,9 +94,6 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
 
     private void onHandshakeTimeout() {
         if (state != State.TRANSMISSION && state != State.CLOSED) {
-            LOG.log(
-                    System.Logger.Level.DEBUG,
-                    () -> "handshake timeout for " + ctx.channel().remoteAddress());
             hardDisconnect("handshake timeout");
         }
     }
@@ -164,22 +161,22 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
             return;
         }
         option = in.readInt();
-        optionLength = in.readUnsignedInt();
-        if (optionLength <= OptionDescriptor.MAX_BUFFERED_OPTION_LENGTH) {
+        optionLengthBytes = in.readUnsignedInt();
+        if (optionLengthBytes <= OptionDescriptor.MAX_BUFFERED_OPTION_LENGTH) {
             state = State.OPTION_DATA;
             return;
         }
         if (option == OPT_EXPORT_NAME) {
-            hardDisconnect("export name of " + optionLength + " bytes");
+            hardDisconnect("export name of " + optionLengthBytes + " bytes");
             return;
         }
-        skipRemaining = optionLength;
+        skipRemainingBytes = optionLengthBytes;
         if (tlsRequiredNow() && option != OPT_STARTTLS && option != OPT_ABORT) {
             skipReplyType = REP_ERR_TLS_REQD;
             skipMessage = "TLS is required";
         } else if (OptionDescriptor.isKnown(option)) {
             skipReplyType = REP_ERR_TOO_BIG;
-            skipMessage = "option data of " + optionLength + " bytes is too large";
+            skipMessage = "option data of " + optionLengthBytes + " bytes is too large";
         } else {
             skipReplyType = REP_ERR_UNSUP;
             skipMessage = "unsupported option " + option;
@@ -188,10 +185,10 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
     }
 
     private void skipOptionData(ByteBuf in) {
-        int n = (int) Math.min(in.readableBytes(), skipRemaining);
+        int n = (int) Math.min(in.readableBytes(), skipRemainingBytes);
         in.skipBytes(n);
-        skipRemaining -= n;
-        if (skipRemaining == 0) {
+        skipRemainingBytes -= n;
+        if (skipRemainingBytes == 0) {
             state = State.OPTION_HEADER;
             if (option == OPT_ABORT) {
                 abort();
@@ -202,10 +199,10 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
     }
 
     private void decodeOptionData(ByteBuf in) {
-        if (in.readableBytes() < optionLength) {
+        if (in.readableBytes() < optionLengthBytes) {
             return;
         }
-        ByteBuf data = in.readSlice((int) optionLength);
+        ByteBuf data = in.readSlice((int) optionLengthBytes);
         state = State.OPTION_HEADER;
         handleOption(data);
         if (state == State.TLS_HANDSHAKE && in.isReadable()) {
@@ -453,9 +450,10 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                 server.config.maxInFlightBytesPerConnection(),
                 server.sharedBudget,
                 ctx.channel().eventLoop());
-        NbdRequestDecoder decoder = new NbdRequestDecoder(server.config.maxPayloadBytes(), budget);
+        NbdRequestDecoder decoder = new NbdRequestDecoder(server.config.maxPayloadBytes(), budget, server.dataBuffers);
         FairSubmitter io = new FairSubmitter(server.ioExecutor, server.config.maxExecutingRequestsPerConnection());
-        NbdTransmissionHandler handler = new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder);
+        NbdTransmissionHandler handler =
+                new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder, server.dataBuffers);
         ctx.flush();
         if (!entry.attach(handler)) {
             hardDisconnect("export removed during negotiation");

@@ -12,9 +12,9 @@ final class NbdRequest {
     final int type;
     final long cookie;
     /** Unsigned on the wire; values with the top bit set are beyond any export. */
-    final long offset;
+    final long offsetBytes;
     /** Unsigned 32-bit length widened to long. */
-    final long length;
+    final long lengthBytes;
 
     private ByteBuf payload;
     /** A WRITE whose payload exceeded the maximum payload and was skipped without buffering. */
@@ -27,8 +27,8 @@ final class NbdRequest {
             int flags,
             int type,
             long cookie,
-            long offset,
-            long length,
+            long offsetBytes,
+            long lengthBytes,
             ByteBuf payload,
             boolean payloadSkipped,
             long budgetBytes,
@@ -36,8 +36,8 @@ final class NbdRequest {
         this.flags = flags;
         this.type = type;
         this.cookie = cookie;
-        this.offset = offset;
-        this.length = length;
+        this.offsetBytes = offsetBytes;
+        this.lengthBytes = lengthBytes;
         this.payload = payload;
         this.payloadSkipped = payloadSkipped;
         this.budgetBytes = budgetBytes;
@@ -73,7 +73,8 @@ final class NbdRequest {
     @Override
     public String toString() {
         return RequestDescriptor.commandName(type) + "[cookie=" + Long.toHexString(cookie) + ", offset="
-                + Long.toUnsignedString(offset) + ", length=" + length + ", flags=0x" + Integer.toHexString(flags)
+                + Long.toUnsignedString(offsetBytes) + ", length=" + lengthBytes + ", flags=0x"
+                + Integer.toHexString(flags)
                 + "]";
     }
 }

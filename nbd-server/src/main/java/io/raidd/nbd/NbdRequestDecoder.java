@@ -5,6 +5,7 @@ import static io.raidd.nbd.RequestDescriptor.CMD_READ;
 import static io.raidd.nbd.RequestDescriptor.CMD_WRITE;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -37,23 +38,25 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
 
     private final int maxPayloadBytes;
     private final ConnectionBudget budget;
+    private final ByteBufAllocator payloadBuffers;
 
     private State state = State.HEADER;
     private int flags;
     private int type;
     private long cookie;
-    private long offset;
-    private long length;
+    private long offsetBytes;
+    private long lengthBytes;
     private long budgetBytes;
     private boolean reserved;
     private ByteBuf gathered;
-    private long skipRemaining;
+    private long skipRemainingBytes;
     private boolean pausedForBudget;
     private ChannelHandlerContext ctx;
 
-    NbdRequestDecoder(int maxPayloadBytes, ConnectionBudget budget) {
+    NbdRequestDecoder(int maxPayloadBytes, ConnectionBudget budget, ByteBufAllocator payloadBuffers) {
         this.maxPayloadBytes = maxPayloadBytes;
         this.budget = budget;
+        this.payloadBuffers = payloadBuffers;
     }
 
     State state() {
@@ -103,11 +106,11 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
         flags = in.getUnsignedShort(base + RequestDescriptor.FLAGS_OFFSET);
         type = in.getUnsignedShort(base + RequestDescriptor.TYPE_OFFSET);
         cookie = in.getLong(base + RequestDescriptor.COOKIE_OFFSET);
-        offset = in.getLong(base + RequestDescriptor.OFFSET_OFFSET);
-        length = in.getUnsignedInt(base + RequestDescriptor.LENGTH_OFFSET);
+        offsetBytes = in.getLong(base + RequestDescriptor.OFFSET_OFFSET);
+        lengthBytes = in.getUnsignedInt(base + RequestDescriptor.LENGTH_OFFSET);
         in.skipBytes(RequestDescriptor.HEADER_LENGTH);
-        boolean carriesData = (type == CMD_READ || type == CMD_WRITE) && length <= maxPayloadBytes;
-        budgetBytes = carriesData ? length : 0;
+        boolean carriesData = (type == CMD_READ || type == CMD_WRITE) && lengthBytes <= maxPayloadBytes;
+        budgetBytes = carriesData ? lengthBytes : 0;
         state = State.RESERVE;
     }
 
@@ -130,10 +133,10 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
             pausedForBudget = false;
             ctx.channel().config().setAutoRead(true);
         }
-        if (type != CMD_WRITE || length == 0) {
+        if (type != CMD_WRITE || lengthBytes == 0) {
             emit(out, null, false);
-        } else if (length > maxPayloadBytes) {
-            skipRemaining = length;
+        } else if (lengthBytes > maxPayloadBytes) {
+            skipRemainingBytes = lengthBytes;
             state = State.SKIP_PAYLOAD;
         } else {
             state = State.PAYLOAD;
@@ -142,17 +145,18 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
 
     private void decodePayload(ByteBuf in, List<Object> out) {
         if (gathered == null) {
-            if (in.readableBytes() >= length) {
-                emit(out, in.readRetainedSlice((int) length), false);
+            if (in.readableBytes() >= lengthBytes) {
+                emit(out, in.readRetainedSlice((int) lengthBytes), false);
                 return;
             }
-            if (length < GATHER_THRESHOLD_BYTES || !in.isReadable()) {
+            if (lengthBytes < GATHER_THRESHOLD_BYTES || !in.isReadable()) {
                 return;
             }
-            gathered = ctx.alloc().directBuffer((int) length, (int) length);
+            gathered = payloadBuffers.directBuffer((int) lengthBytes);
         }
-        gathered.writeBytes(in, Math.min(in.readableBytes(), gathered.writableBytes()));
-        if (gathered.isWritable()) {
+        int missing = (int) lengthBytes - gathered.readableBytes();
+        gathered.writeBytes(in, Math.min(in.readableBytes(), missing));
+        if (gathered.readableBytes() < lengthBytes) {
             return;
         }
         ByteBuf payload = gathered;
@@ -161,10 +165,10 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
     }
 
     private void skipPayload(ByteBuf in, List<Object> out) {
-        int n = (int) Math.min(in.readableBytes(), skipRemaining);
+        int n = (int) Math.min(in.readableBytes(), skipRemainingBytes);
         in.skipBytes(n);
-        skipRemaining -= n;
-        if (skipRemaining == 0) {
+        skipRemainingBytes -= n;
+        if (skipRemainingBytes == 0) {
             emit(out, null, true);
         }
     }
@@ -176,7 +180,7 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
     }
 
     private NbdRequest request(ByteBuf payload, boolean skipped, boolean budgeted) {
-        return new NbdRequest(flags, type, cookie, offset, length, payload, skipped, budgetBytes, budgeted);
+        return new NbdRequest(flags, type, cookie, offsetBytes, lengthBytes, payload, skipped, budgetBytes, budgeted);
     }
 
     private void resumeAfterBudget() {

@@ -124,7 +124,7 @@ public final class NbdServer implements AutoCloseable {
                 .channel(transport.serverChannelFor(address))
                 .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                 .childOption(
-                        ChannelOption.RCVBUF_ALLOCATOR,
+                        ChannelOption.RECVBUF_ALLOCATOR,
                         new AdaptiveRecvByteBufAllocator(64, 64 * 1024, MAX_SOCKET_READ_BYTES))
                 .childHandler(new ChannelInitializer<>() {
                     @Override

@@ -42,8 +42,8 @@ public final class NbdServerConfig {
     private final int eventLoopThreads;
     private final boolean preferNativeTransport;
 
-    private NbdServerConfig(Builder b, SslContext sslContext) {
-        this.listenAddresses = List.copyOf(b.listenAddresses);
+    private NbdServerConfig(Builder b, List<SocketAddress> listenAddresses, SslContext sslContext) {
+        this.listenAddresses = List.copyOf(listenAddresses);
         this.tlsMode = b.tlsMode;
         this.sslContext = sslContext;
         this.defaultExportName = b.defaultExportName;
@@ -258,17 +258,17 @@ public final class NbdServerConfig {
             return this;
         }
 
-        /** Use epoll when available (always required for nothing; NIO is the fallback). */
+        /** Use epoll when the native library loads (default); otherwise, or when false, NIO serves TCP and unix sockets. */
         public Builder preferNativeTransport(boolean preferNativeTransport) {
             this.preferNativeTransport = preferNativeTransport;
             return this;
         }
 
         public NbdServerConfig build() {
-            if (listenAddresses.isEmpty()) {
-                listenAddresses.add(new InetSocketAddress(DEFAULT_HOST, DEFAULT_PORT));
-            }
-            for (SocketAddress address : listenAddresses) {
+            List<SocketAddress> listen = listenAddresses.isEmpty()
+                    ? List.of(new InetSocketAddress(DEFAULT_HOST, DEFAULT_PORT))
+                    : listenAddresses;
+            for (SocketAddress address : listen) {
                 if (address instanceof InetSocketAddress inet) {
                     if (inet.isUnresolved()) {
                         throw new IllegalArgumentException("cannot resolve listen host " + inet.getHostString());
@@ -305,7 +305,7 @@ public final class NbdServerConfig {
             } else {
                 require(tlsClientCertificateAuthority == null, "tlsClientCertificateAuthority needs TLS on");
             }
-            return new NbdServerConfig(this, ssl);
+            return new NbdServerConfig(this, listen, ssl);
         }
 
         private static void requireReadable(Path file) {

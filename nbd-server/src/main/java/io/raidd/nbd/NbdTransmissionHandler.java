@@ -1,6 +1,7 @@
 package io.raidd.nbd;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -37,10 +38,11 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             TransmissionSession session,
             FairSubmitter io,
             ConnectionBudget budget,
-            NbdRequestDecoder decoder) {
+            NbdRequestDecoder decoder,
+            ByteBufAllocator dataBuffers) {
         this.channel = channel;
         this.session = session;
-        this.commands = new CommandExecutor(session);
+        this.commands = new CommandExecutor(session, dataBuffers);
         this.io = io;
         this.budget = budget;
         this.decoder = decoder;

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raidd.blockdev.BlockDevice;
 import io.raidd.blockdev.MemoryBlockDevice;
+import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
 
 class NbdExportTest {
@@ -54,7 +56,41 @@ class NbdExportTest {
         assertFalse(export(4096, 512).readOnly());
     }
 
+    /** Any geometry, including ones a real device would refuse, to exercise the rules. */
     private static NbdExport export(long size, int logicalBlock) {
-        return NbdExport.builder("e", new MemoryBlockDevice(size, logicalBlock)).build();
+        BlockDevice geometry = new BlockDevice() {
+            @Override
+            public long sizeBytes() {
+                return size;
+            }
+
+            @Override
+            public int logicalBlockSizeBytes() {
+                return logicalBlock;
+            }
+
+            @Override
+            public void read(long offsetBytes, ByteBuffer dst) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void write(long offsetBytes, ByteBuffer src) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void discard(long offsetBytes, long lengthBytes) {}
+
+            @Override
+            public void writeZeroes(long offsetBytes, long lengthBytes) {}
+
+            @Override
+            public void close() {}
+        };
+        return NbdExport.builder("e", geometry).build();
     }
 }

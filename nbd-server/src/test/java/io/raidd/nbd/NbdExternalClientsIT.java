@@ -199,6 +199,29 @@ class NbdExternalClientsIT {
     }
 
     @Test
+    void nioTransportServesTcpAndUnixSockets(@TempDir Path nioDir) throws Exception {
+        Path nioSocket = nioDir.resolve("nio.sock");
+        try (NbdServer nio = new NbdServer(NbdServerConfig.builder()
+                .listenTcp("127.0.0.1", 0)
+                .listenUnix(nioSocket)
+                .preferNativeTransport(false)
+                .export(NbdExport.builder("n", new MemoryBlockDevice(4L << 20)).build())
+                .build())) {
+            List<SocketAddress> bound = nio.start();
+            int port = ((InetSocketAddress) bound.get(0)).getPort();
+            String overTcp = ExternalTool.run(TIMEOUT, nbdinfo(), "nbd://127.0.0.1:" + port + "/n")
+                    .assertSuccess()
+                    .stdout();
+            assertTrue(overTcp.contains("export-size: 4194304"), overTcp);
+            String overUnix = ExternalTool.run(TIMEOUT, nbdinfo(), "nbd+unix:///n?socket=" + nioSocket)
+                    .assertSuccess()
+                    .stdout();
+            assertTrue(overUnix.contains("export-size: 4194304"), overUnix);
+        }
+        assertFalse(Files.exists(nioSocket));
+    }
+
+    @Test
     void nbdcopyRoundTripsSixtyFourMib() throws Exception {
         String nbdcopy = ExternalTool.require("nbdcopy", "libnbd-bin").toString();
         byte[] data = random(64 << 20, SEED + 1);

@@ -308,6 +308,19 @@ class NbdProtocolEdgeIT {
     // ------------------------------------------------------------------ disconnects and sizes
 
     @Test
+    void badRequestMagicEndsTheSessionAfterPendingReplies() throws IOException {
+        try (RawNbdClient c = RawNbdClient.connect(address).handshake()) {
+            c.go("mem");
+            c.request(0, CMD_READ, 1, 0, 512);
+            c.sendRaw("this is not a request header".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            RawNbdClient.SimpleReply r = c.readSimpleReply(512);
+            assertEquals(1, r.cookie(), "the valid request before the garbage is answered");
+            assertArrayEquals(java.util.Arrays.copyOf(reference, 512), r.data());
+            assertTrue(c.awaitServerClose(), "then the connection is dropped");
+        }
+    }
+
+    @Test
     void disconnectMidHeader() throws IOException {
         try (RawNbdClient c = RawNbdClient.connect(address).handshake()) {
             c.go("mem");

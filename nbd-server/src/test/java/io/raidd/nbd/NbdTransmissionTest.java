@@ -75,6 +75,27 @@ class NbdTransmissionTest {
     }
 
     @Test
+    void requestsSentRightBehindGoAreNotLost() throws IOException {
+        device.write(0, ByteBuffer.wrap(pattern(512, 8)));
+        try (EmbeddedNbd nbd = new EmbeddedNbd(NbdServerConfig.builder().build(), device).handshake()) {
+            byte[] go = RawNbdClient.infoData("mem");
+            io.netty.buffer.ByteBuf both = io.netty.buffer.Unpooled.buffer();
+            both.writeLong(HandshakeDescriptor.IHAVEOPT)
+                    .writeInt(OptionDescriptor.OPT_GO)
+                    .writeInt(go.length);
+            both.writeBytes(go);
+            both.writeBytes(EmbeddedNbd.header(0, CMD_READ, 99, 0, 512));
+            nbd.send(both);
+            List<RawNbdClient.OptionReply> replies = nbd.readFinalReplies();
+            assertEquals(
+                    OptionDescriptor.REP_ACK, replies.get(replies.size() - 1).type());
+            RawNbdClient.SimpleReply r = nbd.replies().readSimpleReply(512);
+            assertEquals(99, r.cookie());
+            assertArrayEquals(pattern(512, 8), r.data());
+        }
+    }
+
+    @Test
     void fuaWriteIsDurableAndFuaTrimAndZeroFlush() throws IOException {
         try (EmbeddedNbd nbd = simple("mem")) {
             nbd.write(FLAG_FUA, 1, 0, new byte[512]);
@@ -225,6 +246,24 @@ class NbdTransmissionTest {
             ByteBuffer b = ByteBuffer.wrap(c.payload());
             assertEquals(EIO, b.getInt());
             assertEquals(4096, b.getLong(c.payload().length - 8), "error offset inside the request");
+        }
+    }
+
+    @Test
+    void sparseReadFailingMidwayKeepsEarlierChunksAndEndsWithErrorOffset() throws IOException {
+        device.write(64 * 1024, ByteBuffer.wrap(pattern(64 * 1024, 9)));
+        try (EmbeddedNbd nbd = structured(false)) {
+            device.failNextIo.set(new IOException("medium error"));
+            nbd.request(0, CMD_READ, 5, 0, 256 * 1024);
+            List<RawNbdClient.Chunk> chunks = nbd.replies().readStructuredReply(5);
+            assertEquals(
+                    StructuredReplyDescriptor.TYPE_OFFSET_HOLE, chunks.get(0).type());
+            RawNbdClient.Chunk last = chunks.get(chunks.size() - 1);
+            assertEquals(StructuredReplyDescriptor.TYPE_ERROR_OFFSET, last.type());
+            ByteBuffer b = ByteBuffer.wrap(last.payload());
+            assertEquals(EIO, b.getInt());
+            assertEquals(64 * 1024, b.getLong(last.payload().length - 8), "the data chunk that failed");
+            assertEquals(EIO, ReplyReader.assemble(chunks, 0, 256 * 1024).errno());
         }
     }
 

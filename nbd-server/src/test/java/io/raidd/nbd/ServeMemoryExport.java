@@ -18,6 +18,8 @@ public final class ServeMemoryExport {
         NbdServerConfig.Builder config = NbdServerConfig.builder()
                 .listenTcp("127.0.0.1", port)
                 .defaultExport("mem")
+                .ioThreads(Integer.getInteger("nbd.ioThreads", 32))
+                .maxExecutingRequestsPerConnection(Integer.getInteger("nbd.perConnection", 16))
                 .export(NbdExport.builder("mem", new MemoryBlockDevice(sizeBytes))
                         .description("in-memory test export")
                         .fastZero(true)
