@@ -22,6 +22,7 @@ public final class NbdExport {
     private final BlockDevice device;
     private final boolean readOnly;
     private final boolean fastZero;
+    private final boolean sparseReads;
     private final int minimumBlockSizeBytes;
     private final int preferredBlockSizeBytes;
 
@@ -31,6 +32,7 @@ public final class NbdExport {
         this.device = b.device;
         this.readOnly = b.readOnly || b.device.isReadOnly();
         this.fastZero = b.fastZero;
+        this.sparseReads = b.sparseReads;
         this.minimumBlockSizeBytes = minimumBlockSize(b.device);
         int preferred = Math.max(DEFAULT_PREFERRED_BLOCK_BYTES, minimumBlockSizeBytes);
         if (b.preferredBlockSizeBytes != 0) {
@@ -64,6 +66,15 @@ public final class NbdExport {
     /** True when the device zeroes a range much faster than it writes it (hole punching, TRIM). */
     public boolean fastZero() {
         return fastZero;
+    }
+
+    /**
+     * Whether large structured READs ask the device for holes and send them as OFFSET_HOLE. Off
+     * for devices where asking is expensive (image files on tmpfs answer SEEK_HOLE by walking the
+     * page cache to the next hole, which can be the end of the file).
+     */
+    public boolean sparseReads() {
+        return sparseReads;
     }
 
     public long sizeBytes() {
@@ -109,6 +120,7 @@ public final class NbdExport {
         private String description = "";
         private boolean readOnly;
         private boolean fastZero;
+        private boolean sparseReads = true;
         private int preferredBlockSizeBytes;
 
         private Builder(String name, BlockDevice device) {
@@ -127,6 +139,11 @@ public final class NbdExport {
         }
 
         /** Declare that WRITE_ZEROES is fast on this device, so FAST_ZERO requests succeed. */
+        public Builder sparseReads(boolean sparseReads) {
+            this.sparseReads = sparseReads;
+            return this;
+        }
+
         public Builder fastZero(boolean fastZero) {
             this.fastZero = fastZero;
             return this;

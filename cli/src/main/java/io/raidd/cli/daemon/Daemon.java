@@ -110,6 +110,9 @@ public final class Daemon implements AutoCloseable {
             serverConfig.export(NbdExport.builder(array.name(), volume)
                     .description("raidd " + array.geometry() + (array.degraded() ? ", degraded" : ""))
                     .fastZero(true)
+                    // Holes stay visible through BLOCK_STATUS; probing them on every read costs a
+                    // seek per member per chunk, and on tmpfs a walk to the next hole.
+                    .sparseReads(false)
                     .build());
             if (volume.resyncPending()) {
                 ResyncRunner runner = new ResyncRunner(volume);

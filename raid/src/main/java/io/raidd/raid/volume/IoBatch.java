@@ -10,8 +10,10 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Member I/Os issued together and awaited together, so that one request's member operations run in
- * parallel. Waiting is bounded: an operation that does not finish by the deadline is reported as a
- * timeout and its member is failed by the caller.
+ * parallel. {@link #await} hands all but the last to their members' threads and runs the last on
+ * the calling thread (a small read is then one system call with no hand-off). Waiting is bounded:
+ * an operation that does not finish in time is reported as a timeout, whether it ran on a member
+ * thread or inline (where the {@link MemberWatchdog} notices it).
  */
 final class IoBatch {
 
@@ -28,16 +30,17 @@ final class IoBatch {
         final Kind kind;
         final long offsetBytes;
         final long lengthBytes;
-        final CompletableFuture<Void> future;
+        final Member.IoAction action;
+        CompletableFuture<Void> future;
         Throwable failure;
         boolean timedOut;
 
-        Op(Member member, Kind kind, long offsetBytes, long lengthBytes, CompletableFuture<Void> future) {
+        Op(Member member, Kind kind, long offsetBytes, long lengthBytes, Member.IoAction action) {
             this.member = member;
             this.kind = kind;
             this.offsetBytes = offsetBytes;
             this.lengthBytes = lengthBytes;
-            this.future = future;
+            this.action = action;
         }
 
         boolean failed() {
@@ -82,24 +85,38 @@ final class IoBatch {
     }
 
     /**
-     * Waits for every operation, at most {@code timeoutNs} in total, and returns the failed ones
-     * (empty when all succeeded).
+     * Runs every operation, waiting at most {@code timeoutNs} for those on member threads, and
+     * returns the failed ones (empty when all succeeded).
      */
     List<Op> await(long timeoutNs) {
+        if (ops.isEmpty()) {
+            return List.of();
+        }
         long deadline = System.nanoTime() + timeoutNs;
+        int last = ops.size() - 1;
+        for (int i = 0; i < last; i++) {
+            Op op = ops.get(i);
+            op.future = op.member.submit(op.action);
+        }
+        Op inline = ops.get(last);
+        Member.InlineCall call = inline.member.runInline(inline.action);
+        inline.failure = call.failure;
+        inline.timedOut = call.expired;
         List<Op> failed = null;
         boolean interrupted = false;
         for (Op op : ops) {
-            try {
-                op.future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (ExecutionException e) {
-                op.failure = e.getCause();
-            } catch (TimeoutException e) {
-                op.timedOut = true;
-                op.failure = e;
-            } catch (InterruptedException e) {
-                interrupted = true;
-                op.failure = e;
+            if (op.future != null) {
+                try {
+                    op.future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (ExecutionException e) {
+                    op.failure = e.getCause();
+                } catch (TimeoutException e) {
+                    op.timedOut = true;
+                    op.failure = e;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    op.failure = e;
+                }
             }
             if (op.failure != null) {
                 if (failed == null) {

@@ -113,55 +113,62 @@ public final class Member implements AutoCloseable {
         return true;
     }
 
-    CompletableFuture<Void> read(long offsetBytes, ByteBuffer dst) {
-        return submit(() -> {
+    /** A member operation, not started yet. */
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
+    }
+
+    IoAction read(long offsetBytes, ByteBuffer dst) {
+        return () -> {
             try {
                 device.read(dataOffsetBytes + offsetBytes, dst);
             } catch (IOException | RuntimeException e) {
                 readErrors.incrementAndGet();
                 throw e;
             }
-        });
+        };
     }
 
-    CompletableFuture<Void> write(long offsetBytes, ByteBuffer src) {
-        return submit(() -> {
+    IoAction write(long offsetBytes, ByteBuffer src) {
+        return () -> {
             try {
                 device.write(dataOffsetBytes + offsetBytes, src);
             } catch (IOException | RuntimeException e) {
                 writeErrors.incrementAndGet();
                 throw e;
             }
-        });
+        };
     }
 
-    CompletableFuture<Void> writeZeroes(long offsetBytes, long lengthBytes) {
-        return submit(() -> {
+    IoAction writeZeroes(long offsetBytes, long lengthBytes) {
+        return () -> {
             try {
                 device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes);
             } catch (IOException | RuntimeException e) {
                 writeErrors.incrementAndGet();
                 throw e;
             }
-        });
+        };
     }
 
-    CompletableFuture<Void> flush() {
-        return submit(() -> {
+    IoAction flush() {
+        return () -> {
             try {
                 device.flush();
             } catch (IOException | RuntimeException e) {
                 writeErrors.incrementAndGet();
                 throw e;
             }
-        });
+        };
     }
 
     java.util.List<io.raidd.blockdev.Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
         return device.allocation(dataOffsetBytes + offsetBytes, lengthBytes);
     }
 
-    private CompletableFuture<Void> submit(IoAction action) {
+    /** Runs {@code action} on one of this member's threads. */
+    CompletableFuture<Void> submit(IoAction action) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         if (state != MemberState.ACTIVE) {
             f.completeExceptionally(new IOException("member " + name + " is " + state));
@@ -182,9 +189,60 @@ public final class Member implements AutoCloseable {
         return f;
     }
 
-    @FunctionalInterface
-    private interface IoAction {
-        void run() throws IOException;
+    /**
+     * Runs {@code action} on the calling thread, saving two thread hand-offs. The call is
+     * registered so that the {@link MemberWatchdog} can fail the member and interrupt the caller
+     * if it overruns the member timeout; the returned call says whether that happened.
+     */
+    InlineCall runInline(IoAction action) {
+        InlineCall call = new InlineCall(Thread.currentThread(), System.nanoTime());
+        if (state != MemberState.ACTIVE) {
+            call.failure = new IOException("member " + name + " is " + state);
+            return call;
+        }
+        inlineCalls.add(call);
+        try {
+            action.run();
+        } catch (Throwable t) {
+            call.failure = t;
+        } finally {
+            inlineCalls.remove(call);
+            if (call.expired) {
+                // The watchdog interrupted us; the interrupt was meant for the I/O, not the caller.
+                Thread.interrupted();
+                if (call.failure == null) {
+                    call.failure = new IOException("member " + name + " timed out");
+                }
+            }
+        }
+        return call;
+    }
+
+    /** An I/O running on a caller's thread. */
+    static final class InlineCall {
+        final Thread thread;
+        final long startNanos;
+        volatile boolean expired;
+        Throwable failure;
+
+        InlineCall(Thread thread, long startNanos) {
+            this.thread = thread;
+            this.startNanos = startNanos;
+        }
+    }
+
+    private final java.util.Set<InlineCall> inlineCalls = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Inline calls older than {@code deadlineNanos} (System.nanoTime), marked expired. */
+    java.util.List<InlineCall> expireInlineCallsStartedBefore(long deadlineNanos) {
+        java.util.List<InlineCall> expired = new java.util.ArrayList<>();
+        for (InlineCall c : inlineCalls) {
+            if (c.startNanos - deadlineNanos < 0 && !c.expired) {
+                c.expired = true;
+                expired.add(c);
+            }
+        }
+        return expired;
     }
 
     /** Stops the I/O threads (a hung one is abandoned) and closes the device. */

@@ -21,6 +21,7 @@ public final class RaidVolume implements BlockDevice {
     private final String name;
     private final Geometry geometry;
     private final MemberSet members;
+    private final MemberWatchdog watchdog;
     private final VolumeEngine engine;
     private final ArrayMetadataListener metadata;
     private final int logicalBlockSizeBytes;
@@ -49,6 +50,8 @@ public final class RaidVolume implements BlockDevice {
         }
         this.logicalBlockSizeBytes = blockSize;
         this.members = new MemberSet(name, list, b.metadata, b.config.memberTimeoutNs());
+        this.watchdog = new MemberWatchdog(name, members, b.config.memberTimeoutNs());
+        this.watchdog.start();
         if (geometry.parityLayout() != null) {
             this.engine = new ParityEngine(
                     name,
@@ -298,6 +301,7 @@ public final class RaidVolume implements BlockDevice {
                 }
             }
         } finally {
+            watchdog.close();
             members.close();
         }
     }

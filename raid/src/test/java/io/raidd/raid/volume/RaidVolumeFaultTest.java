@@ -126,6 +126,25 @@ class RaidVolumeFaultTest {
     }
 
     @Test
+    void hungMemberInAMultiMemberBatchIsFailedWhicheverThreadRunsIt() throws Exception {
+        // A stripe-wide write and read touch every member: the hung one's I/O runs on its own
+        // thread for some batches and on the caller's for others (the last op of each batch).
+        for (int hung = 0; hung < 3; hung++) {
+            devices.clear();
+            try (RaidVolume v = volume(5, 3, Duration.ofMillis(300))) {
+                byte[] data = random(4 * CHUNK, hung);
+                v.write(0, ByteBuffer.wrap(data));
+                devices.get(hung).hang();
+                byte[] update = random(4 * CHUNK, 100 + hung);
+                v.write(0, ByteBuffer.wrap(update));
+                assertArrayEquals(update, read(v, 0, update.length));
+                assertEquals(MemberState.FAULTY, v.members().get(hung).state(), "member " + hung);
+                devices.get(hung).release();
+            }
+        }
+    }
+
+    @Test
     void losingMoreMembersThanTheLevelToleratesFailsIoWithAClearError() throws IOException {
         try (RaidVolume v = volume(5, 3, Duration.ofSeconds(10))) {
             v.write(0, ByteBuffer.wrap(random(CHUNK * 4, 6)));
