@@ -22,6 +22,12 @@ public final class Geometry {
     /** RAID-10 layout word: near copies in bits 0-7, far copies in bits 8-15, offset in bit 16. */
     public static final int RAID10_NEAR2 = 0x102;
 
+    /**
+     * RAID-0 "original" layout: what mdadm 4.2+ writes (with the RAID0_LAYOUT feature bit) so
+     * that kernels since 5.4 assemble the array whatever its zones.
+     */
+    public static final int RAID0_ORIGINAL = 1;
+
     /** The unit RAID-1 volumes are split into for I/O; md's RAID-1 has no chunk. */
     public static final int RAID1_SPLIT_BYTES = 64 * 1024;
 
@@ -90,10 +96,20 @@ public final class Geometry {
         }
         return switch (level) {
             case 0 -> {
-                requireLayout(level, layoutCode, layoutCode == 0);
+                // md's RAID-0 layouts (1 original, 2 alternate) differ only between zones; with
+                // equal-size members there is one zone and every layout maps alike.
+                requireLayout(level, layoutCode, layoutCode >= 0 && layoutCode <= 2);
                 long used = roundDown(componentBytes, chunkBytes);
                 yield new Geometry(
-                        0, 0, chunkBytes, raidDisks, used, used * raidDisks, 0, null, new MdMirrorLayout(raidDisks, 1));
+                        0,
+                        layoutCode,
+                        chunkBytes,
+                        raidDisks,
+                        used,
+                        used * raidDisks,
+                        0,
+                        null,
+                        new MdMirrorLayout(raidDisks, 1));
             }
             case 1 -> {
                 requireLayout(level, layoutCode, layoutCode == 0);
@@ -186,6 +202,7 @@ public final class Geometry {
     /** md's default layout for a level (left-symmetric for 5/6, near=2 for 10, 0 otherwise). */
     public static int defaultLayout(int level) {
         return switch (level) {
+            case 0 -> RAID0_ORIGINAL;
             case 5, 6 -> LEFT_SYMMETRIC;
             case 10 -> RAID10_NEAR2;
             default -> 0;
@@ -220,6 +237,16 @@ public final class Geometry {
                 throw new IllegalArgumentException(
                         "RAID-10 layout '" + name + "' is not supported: only near layouts (n2, n3, ...)");
             }
+        } else if (level == 0) {
+            switch (s) {
+                case "default", "original", "o" -> {
+                    return RAID0_ORIGINAL;
+                }
+                case "alternate", "a" -> {
+                    return 2;
+                }
+                default -> {}
+            }
         } else if (s.equals("default") || s.isEmpty()) {
             return 0;
         }
@@ -231,6 +258,7 @@ public final class Geometry {
         return switch (level) {
             case 5, 6 -> String.join(", ", PARITY_LAYOUT_NAMES);
             case 10 -> "n2, n3, ...";
+            case 0 -> "original, alternate";
             default -> "RAID-" + level + " has no layouts";
         };
     }
@@ -257,6 +285,11 @@ public final class Geometry {
         }
         if (level == 4) {
             return "parity-last";
+        }
+        if (level == 0 && layoutCode > 0) {
+            return layoutCode == RAID0_ORIGINAL
+                    ? "original"
+                    : layoutCode == 2 ? "alternate" : "unknown(" + layoutCode + ")";
         }
         return level == 5 || level == 6 ? "unknown(" + layoutCode + ")" : "-";
     }

@@ -90,7 +90,7 @@ public final class ArrayFormatter {
             }
             byte[] deviceUuid = randomUuid();
             Superblock sb = new Superblock(
-                    0,
+                    geometry.level() == 0 ? SuperblockDescriptor.FEATURE_RAID0_LAYOUT : 0,
                     uuid,
                     spec.name(),
                     now,

@@ -17,9 +17,10 @@ import java.util.Optional;
  * Puts arrays together from member devices, with md's rules: group by array UUID, trust the member
  * with the most events, use members whose events are at most one behind it (md.c super_1_validate
  * insists on {@code events + 1 >= newest} while assembling; mdadm Assemble.c allows the same margin
- * of one) and whose role the newest superblock still lists as active, and refuse to start an array
- * that is both dirty and degraded unless forced (md's start_dirty_degraded): its parity may not
- * match its data, so the missing member's contents cannot be trusted.
+ * of one) and whose role the newest superblock still lists as active, and refuse to start a
+ * RAID-4/5/6 array that is both dirty and degraded unless forced (md's start_dirty_degraded, in
+ * raid5.c): its parity may not match its data, so the missing member's contents cannot be
+ * trusted. Mirrors have no parity to distrust and start dirty and degraded, as in md.
  */
 public final class Assembler {
     private Assembler() {}
@@ -125,7 +126,7 @@ public final class Assembler {
                     prefix + " cannot start: slots " + missing + " missing, more than RAID-" + geometry.level()
                             + " with " + geometry.raidDisks() + " members tolerates" + rejectionSuffix(rejections));
         }
-        if (!clean && !missing.isEmpty() && !force) {
+        if (!clean && !missing.isEmpty() && geometry.parityLayout() != null && !force) {
             throw new AssemblyException(prefix + " was not shut down cleanly and is degraded (slots " + missing
                     + " missing): its parity may not match its data, so the missing data cannot be trusted. Start it anyway with --force"
                     + " (md: start_dirty_degraded)" + rejectionSuffix(rejections));

@@ -62,7 +62,7 @@ class MdadmExamineIT {
             paths.add(p);
             devices.add(new NamedDevice(p.toString(), FileBlockDevice.create(p, MEMBER_BYTES)));
         }
-        int layoutCode = layout.equals("-") ? 0 : Geometry.parseLayout(level, layout);
+        int layoutCode = layout.equals("-") ? Geometry.defaultLayout(level) : Geometry.parseLayout(level, layout);
         try {
             ArrayFormatter.format(
                     devices,
@@ -77,8 +77,8 @@ class MdadmExamineIT {
 
     @ParameterizedTest(name = "RAID-{0} {1} n={2}")
     @CsvSource({
-        "0, -, 2, 64, raid0, ",
-        "0, -, 3, 512, raid0, ",
+        "0, -, 2, 64, raid0, original",
+        "0, -, 3, 512, raid0, original",
         "1, -, 2, 0, raid1, ",
         "1, -, 3, 0, raid1, ",
         "4, -, 3, 64, raid4, ",
