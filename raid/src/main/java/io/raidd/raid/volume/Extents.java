@@ -1,6 +1,7 @@
 package io.raidd.raid.volume;
 
 import io.raidd.blockdev.Extent;
+import java.io.IOException;
 import java.util.List;
 
 /** Building extent lists. */
@@ -19,5 +20,26 @@ final class Extents {
             }
         }
         out.add(e);
+    }
+
+    /**
+     * Appends how {@code member} stores {@code [memberOffsetBytes, +lengthBytes)} of its data area,
+     * as volume extents starting at {@code volumeOffsetBytes}. Without a member to ask (it failed)
+     * the range counts as data, which is always safe to report.
+     */
+    static void appendMemberRange(
+            List<Extent> out, Member member, long volumeOffsetBytes, long memberOffsetBytes, long lengthBytes)
+            throws IOException {
+        if (member == null) {
+            append(out, new Extent(volumeOffsetBytes, lengthBytes, false, false));
+            return;
+        }
+        for (Extent e : member.allocation(memberOffsetBytes, lengthBytes)) {
+            long start = volumeOffsetBytes + (e.offsetBytes() - member.dataOffsetBytes() - memberOffsetBytes);
+            long clipped = Math.min(e.lengthBytes(), volumeOffsetBytes + lengthBytes - start);
+            if (clipped > 0) {
+                append(out, new Extent(start, clipped, e.hole(), e.zero()));
+            }
+        }
     }
 }

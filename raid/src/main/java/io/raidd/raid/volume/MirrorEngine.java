@@ -246,18 +246,7 @@ final class MirrorEngine implements VolumeEngine {
                     copy = c;
                 }
             }
-            if (m == null) {
-                Extents.append(out, new Extent(pos, len, false, false));
-            } else {
-                long memberBase = memberOffset(p, copy);
-                for (Extent e : m.allocation(memberBase, len)) {
-                    long start = pos + (e.offsetBytes() - m.dataOffsetBytes() - memberBase);
-                    long clipped = Math.min(e.lengthBytes(), pos + len - start);
-                    if (clipped > 0) {
-                        Extents.append(out, new Extent(start, clipped, e.hole(), e.zero()));
-                    }
-                }
-            }
+            Extents.appendMemberRange(out, m, pos, m == null ? 0 : memberOffset(p, copy), len);
             pos += len;
         }
         return out;

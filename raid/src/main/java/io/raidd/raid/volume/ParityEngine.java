@@ -695,18 +695,7 @@ final class ParityEngine implements VolumeEngine {
             long len = Math.min(end - pos, chunkBytes - in);
             long stripe = chunk / k;
             Member m = members.get(layout.dataDisk(stripe, (int) (chunk % k)));
-            if (!m.usable()) {
-                Extents.append(out, new Extent(pos, len, false, false));
-            } else {
-                long memberBase = memberOffset(stripe, in);
-                for (Extent e : m.allocation(memberBase, len)) {
-                    long start = pos + (e.offsetBytes() - m.dataOffsetBytes() - memberBase);
-                    long clipped = Math.min(e.lengthBytes(), pos + len - start);
-                    if (clipped > 0) {
-                        Extents.append(out, new Extent(start, clipped, e.hole(), e.zero()));
-                    }
-                }
-            }
+            Extents.appendMemberRange(out, m.usable() ? m : null, pos, memberOffset(stripe, in), len);
             pos += len;
         }
         return out;
