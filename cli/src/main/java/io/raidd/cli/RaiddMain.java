@@ -75,6 +75,13 @@ public final class RaiddMain implements Callable<Integer> {
     String memberTimeout;
 
     @Option(
+            names = "--safe-mode-delay",
+            paramLabel = "DURATION",
+            description =
+                    "Mark an array clean again after this long without writes (default 2s; 0 = only at shutdown).")
+    String safeModeDelay;
+
+    @Option(
             names = "--demo",
             arity = "0..1",
             paramLabel = "DIR",
@@ -120,6 +127,9 @@ public final class RaiddMain implements Callable<Integer> {
         b.force |= force;
         if (memberTimeout != null) {
             b.memberTimeout = DaemonConfig.parseDuration(memberTimeout);
+        }
+        if (safeModeDelay != null) {
+            b.safeModeDelay = DaemonConfig.parseDuration(safeModeDelay);
         }
         b.demoDirectory = demoDirectory;
         return b.build();

@@ -96,7 +96,9 @@ public final class Daemon implements AutoCloseable {
         for (AssembledArray.Rejection r : scan.unusable()) {
             LOG.log(Level.WARNING, "not using {0}", r);
         }
-        RaidVolumeConfig volumeConfig = RaidVolumeConfig.DEFAULT.withMemberTimeout(config.memberTimeout());
+        RaidVolumeConfig volumeConfig = RaidVolumeConfig.DEFAULT
+                .withMemberTimeout(config.memberTimeout())
+                .withSafeModeDelay(config.safeModeDelay());
         Set<String> names = new HashSet<>();
         NbdServerConfig.Builder serverConfig = NbdServerConfig.builder();
         for (AssembledArray array : scan.arrays()) {

@@ -24,6 +24,7 @@ import java.util.Locale;
  * tls-key server.key
  * member d0.img d1.img ...    # repeatable; members are grouped into arrays by their UUID
  * member-timeout 30s
+ * safe-mode-delay 2s          # idle time after which a written array is marked clean again
  * force yes|no                # start dirty degraded arrays (md's start_dirty_degraded)
  * </pre>
  */
@@ -36,9 +37,11 @@ public record DaemonConfig(
         Path tlsKey,
         boolean force,
         Path demoDirectory,
-        Duration memberTimeout) {
+        Duration memberTimeout,
+        Duration safeModeDelay) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_SAFE_MODE_DELAY = Duration.ofSeconds(2);
 
     /** A TCP listen address. */
     public record HostPort(String host, int port) {
@@ -97,6 +100,7 @@ public record DaemonConfig(
         public boolean force;
         public Path demoDirectory;
         public Duration memberTimeout = DEFAULT_MEMBER_TIMEOUT;
+        public Duration safeModeDelay = DEFAULT_SAFE_MODE_DELAY;
 
         public DaemonConfig build() {
             List<HostPort> addresses = new ArrayList<>(listen);
@@ -104,7 +108,16 @@ public record DaemonConfig(
                 addresses.add(new HostPort("127.0.0.1", 10809));
             }
             return new DaemonConfig(
-                    members, addresses, unixSocket, tls, tlsCertificate, tlsKey, force, demoDirectory, memberTimeout);
+                    members,
+                    addresses,
+                    unixSocket,
+                    tls,
+                    tlsCertificate,
+                    tlsKey,
+                    force,
+                    demoDirectory,
+                    memberTimeout,
+                    safeModeDelay);
         }
 
         /** Applies a config file; settings given later (flags) override or add to these. */
@@ -137,6 +150,7 @@ public record DaemonConfig(
                             }
                         }
                         case "member-timeout" -> memberTimeout = parseDuration(words[1]);
+                        case "safe-mode-delay" -> safeModeDelay = parseDuration(words[1]);
                         case "force" -> force = words[1].equalsIgnoreCase("yes") || words[1].equalsIgnoreCase("true");
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }
@@ -163,6 +177,9 @@ public record DaemonConfig(
     public static Duration parseDuration(String text) {
         String s = text.trim().toLowerCase(Locale.ROOT);
         try {
+            if (s.equals("0")) {
+                return Duration.ZERO;
+            }
             if (s.endsWith("ms")) {
                 return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
             }

@@ -27,6 +27,14 @@ public final class RaidVolume implements BlockDevice {
     private final int logicalBlockSizeBytes;
     private final Object stateLock = new Object();
     private volatile boolean dirty;
+    /** Writes hold it shared; the switch back to clean holds it exclusively (see tryMarkClean). */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock writeGate =
+            new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+    private final java.util.function.LongSupplier nanoClock;
+    private final long safeModeDelayNs;
+    private volatile long lastWriteNanos;
+    private final SafeModeRunner safeMode;
     private volatile boolean resyncPending;
     private volatile boolean closed;
 
@@ -66,6 +74,13 @@ public final class RaidVolume implements BlockDevice {
         }
         this.dirty = !b.clean;
         this.resyncPending = !b.clean && engine.resyncUnits() > 0;
+        this.nanoClock = b.nanoClock;
+        this.safeModeDelayNs = b.config.safeModeDelayNs();
+        this.lastWriteNanos = nanoClock.getAsLong();
+        this.safeMode = safeModeDelayNs > 0 && b.safeModeRunner ? new SafeModeRunner(this, safeModeDelayNs) : null;
+        if (safeMode != null) {
+            safeMode.start();
+        }
     }
 
     public static Builder builder(String name, Geometry geometry) {
@@ -81,6 +96,8 @@ public final class RaidVolume implements BlockDevice {
         private ArrayMetadataListener metadata = ArrayMetadataListener.NONE;
         private RaidVolumeConfig config = RaidVolumeConfig.DEFAULT;
         private boolean clean = true;
+        private java.util.function.LongSupplier nanoClock = System::nanoTime;
+        private boolean safeModeRunner = true;
 
         private Builder(String name, Geometry geometry) {
             this.name = name;
@@ -118,6 +135,18 @@ public final class RaidVolume implements BlockDevice {
         /** Whether the array was shut down cleanly; if not, redundancy is resynced. */
         public Builder clean(boolean clean) {
             this.clean = clean;
+            return this;
+        }
+
+        /** Time source for the safe-mode delay; tests drive it by hand. */
+        public Builder nanoClock(java.util.function.LongSupplier nanoClock) {
+            this.nanoClock = nanoClock;
+            return this;
+        }
+
+        /** Whether a background thread returns the array to clean when idle (tests call tryMarkClean). */
+        public Builder safeModeRunner(boolean run) {
+            this.safeModeRunner = run;
             return this;
         }
 
@@ -199,8 +228,14 @@ public final class RaidVolume implements BlockDevice {
         ensureOpen();
         int length = src.remaining();
         checkRange(offsetBytes, length);
-        ensureDirty();
-        engine.write(offsetBytes, src);
+        writeGate.readLock().lock();
+        try {
+            ensureDirty();
+            engine.write(offsetBytes, src);
+        } finally {
+            lastWriteNanos = nanoClock.getAsLong();
+            writeGate.readLock().unlock();
+        }
         writeOps.incrementAndGet();
         bytesWritten.addAndGet(length);
     }
@@ -209,16 +244,28 @@ public final class RaidVolume implements BlockDevice {
     public void writeZeroes(long offsetBytes, long lengthBytes) throws IOException {
         ensureOpen();
         checkRange(offsetBytes, lengthBytes);
-        ensureDirty();
-        engine.writeZeroes(offsetBytes, lengthBytes);
+        writeGate.readLock().lock();
+        try {
+            ensureDirty();
+            engine.writeZeroes(offsetBytes, lengthBytes);
+        } finally {
+            lastWriteNanos = nanoClock.getAsLong();
+            writeGate.readLock().unlock();
+        }
     }
 
     @Override
     public void discard(long offsetBytes, long lengthBytes) throws IOException {
         ensureOpen();
         checkRange(offsetBytes, lengthBytes);
-        ensureDirty();
-        engine.discard(offsetBytes, lengthBytes);
+        writeGate.readLock().lock();
+        try {
+            ensureDirty();
+            engine.discard(offsetBytes, lengthBytes);
+        } finally {
+            lastWriteNanos = nanoClock.getAsLong();
+            writeGate.readLock().unlock();
+        }
     }
 
     @Override
@@ -264,6 +311,33 @@ public final class RaidVolume implements BlockDevice {
     }
 
     /**
+     * md's safe mode: once no write has happened for the safe-mode delay, flush every member and
+     * record the array clean, so that a crash while idle needs no resync. New writes wait while
+     * this runs and mark the array dirty again first. Returns true when it marked the array clean.
+     */
+    public boolean tryMarkClean() throws IOException {
+        if (!dirty || resyncPending || closed || !engine.complete()) {
+            return false;
+        }
+        if (!writeGate.writeLock().tryLock()) {
+            return false; // writes in flight: not idle
+        }
+        try {
+            if (!dirty || resyncPending || closed || nanoClock.getAsLong() - lastWriteNanos < safeModeDelayNs) {
+                return false;
+            }
+            flushMembers();
+            synchronized (stateLock) {
+                metadata.markClean();
+                dirty = false;
+            }
+            return true;
+        } finally {
+            writeGate.writeLock().unlock();
+        }
+    }
+
+    /**
      * Walks the array making redundancy consistent, one unit per call; returns false when done.
      * After the last unit the array counts as in sync.
      */
@@ -292,6 +366,8 @@ public final class RaidVolume implements BlockDevice {
             }
             closed = true;
         }
+        // Wait for writes in flight (the NBD server drains before closing volumes; this is the backstop).
+        writeGate.writeLock().lock();
         try {
             if (dirty && engine.complete()) {
                 flushMembers();
@@ -301,6 +377,10 @@ public final class RaidVolume implements BlockDevice {
                 }
             }
         } finally {
+            writeGate.writeLock().unlock();
+            if (safeMode != null) {
+                safeMode.close();
+            }
             watchdog.close();
             members.close();
         }

@@ -9,11 +9,14 @@ import java.time.Duration;
  *     a hung disk would otherwise hang the volume)
  * @param ioThreadsPerMember threads that issue positional I/O to one member; several let one
  *     member serve concurrent requests, and a hung member only blocks its own threads
+ * @param safeModeDelayNs after this long without writes a dirty array is flushed and marked clean
+ *     again (md's safe_mode_delay, 200 ms there), so a crash while idle needs no resync; 0 keeps
+ *     the array dirty until it is closed
  */
-public record RaidVolumeConfig(long memberTimeoutNs, int ioThreadsPerMember) {
+public record RaidVolumeConfig(long memberTimeoutNs, int ioThreadsPerMember, long safeModeDelayNs) {
 
-    public static final RaidVolumeConfig DEFAULT =
-            new RaidVolumeConfig(Duration.ofSeconds(30).toNanos(), 8);
+    public static final RaidVolumeConfig DEFAULT = new RaidVolumeConfig(
+            Duration.ofSeconds(30).toNanos(), 8, Duration.ofSeconds(2).toNanos());
 
     public RaidVolumeConfig {
         if (memberTimeoutNs <= 0) {
@@ -22,9 +25,16 @@ public record RaidVolumeConfig(long memberTimeoutNs, int ioThreadsPerMember) {
         if (ioThreadsPerMember < 1 || ioThreadsPerMember > 256) {
             throw new IllegalArgumentException("ioThreadsPerMember must be 1..256");
         }
+        if (safeModeDelayNs < 0) {
+            throw new IllegalArgumentException("safe mode delay must not be negative");
+        }
     }
 
     public RaidVolumeConfig withMemberTimeout(Duration timeout) {
-        return new RaidVolumeConfig(timeout.toNanos(), ioThreadsPerMember);
+        return new RaidVolumeConfig(timeout.toNanos(), ioThreadsPerMember, safeModeDelayNs);
+    }
+
+    public RaidVolumeConfig withSafeModeDelay(Duration delay) {
+        return new RaidVolumeConfig(memberTimeoutNs, ioThreadsPerMember, delay.toNanos());
     }
 }

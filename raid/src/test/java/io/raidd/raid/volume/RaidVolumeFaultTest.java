@@ -145,6 +145,56 @@ class RaidVolumeFaultTest {
     }
 
     @Test
+    void safeModeMarksTheArrayCleanOnlyAfterTheDelayWithoutWrites() throws Exception {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
+        Geometry g = Geometry.of(5, Geometry.LEFT_SYMMETRIC, CHUNK, 3, MEMBER_BYTES);
+        RaidVolume.Builder b = RaidVolume.builder("t", g)
+                .config(RaidVolumeConfig.DEFAULT.withSafeModeDelay(Duration.ofSeconds(1)))
+                .metadata(metadata)
+                .nanoClock(now::get)
+                .safeModeRunner(false);
+        for (int slot = 0; slot < 3; slot++) {
+            FaultInjectingBlockDevice d =
+                    new FaultInjectingBlockDevice(new MemoryBlockDevice(DATA_OFFSET + MEMBER_BYTES));
+            devices.add(d);
+            b.member(slot, "d" + slot, d, DATA_OFFSET);
+        }
+        try (RaidVolume v = b.build()) {
+            assertTrue(!v.tryMarkClean(), "clean already");
+            v.write(0, ByteBuffer.wrap(random(100, 20)));
+            assertEquals(1, metadata.dirtyMarks);
+            now.addAndGet(500_000_000L);
+            assertTrue(!v.tryMarkClean(), "too soon");
+            now.addAndGet(600_000_000L);
+            long flushesBefore = devices.get(0).flushes();
+            assertTrue(v.tryMarkClean());
+            assertEquals(1, metadata.cleanMarks);
+            assertTrue(!v.isDirty());
+            assertTrue(devices.get(0).flushes() > flushesBefore, "members flushed before marking clean");
+            v.write(0, ByteBuffer.wrap(random(100, 21)));
+            assertEquals(2, metadata.dirtyMarks, "a write after clean marks dirty again first");
+            // A write in flight (stuck on a hung member) keeps the array dirty whatever the clock says.
+            devices.get(1).hang();
+            java.util.concurrent.CompletableFuture<Void> stuck = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    v.write(0, ByteBuffer.wrap(random(3 * CHUNK, 22)));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (devices.get(1).hungCalls() == 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertTrue(devices.get(1).hungCalls() > 0, "write reached the hung member");
+            now.addAndGet(10_000_000_000L);
+            assertTrue(!v.tryMarkClean(), "not idle while a write is in flight");
+            devices.get(1).release();
+            stuck.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void losingMoreMembersThanTheLevelToleratesFailsIoWithAClearError() throws IOException {
         try (RaidVolume v = volume(5, 3, Duration.ofSeconds(10))) {
             v.write(0, ByteBuffer.wrap(random(CHUNK * 4, 6)));
