@@ -10,8 +10,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Member I/Os issued together and awaited together, so that one request's member operations run in
- * parallel. {@link #await} hands all but the last to their members' threads and runs the last on
- * the calling thread (a small read is then one system call with no hand-off). Waiting is bounded:
+ * parallel. {@link #await} runs small batches entirely on the calling thread and, for larger ones,
+ * hands all but the last operation to their members' threads and runs the last itself. Waiting is bounded:
  * an operation that does not finish in time is reported as a timeout, whether it ran on a member
  * thread or inline (where the {@link MemberWatchdog} notices it).
  */
@@ -57,6 +57,16 @@ final class IoBatch {
         }
     }
 
+    /**
+     * Batches up to this many bytes run entirely on the calling thread, one operation after the
+     * other. Measured on a 4+1 RAID-5 of tmpfs images over NBD (2 cores): handing operations to
+     * member threads cost more than the parallelism gave back below this size (random 4 KiB
+     * writes, a four-operation read-modify-write, went from ~30k to ~65k IOPS inline; 1 MiB
+     * sequential reads and writes gained 10-20%). Larger batches still fan out, so one big request
+     * keeps every disk busy; small ones get disk parallelism from concurrent requests.
+     */
+    static final long INLINE_BATCH_MAX_BYTES = 1 << 20;
+
     private final List<Op> ops = new ArrayList<>(8);
 
     Op read(Member m, long offsetBytes, ByteBuffer dst) {
@@ -93,15 +103,22 @@ final class IoBatch {
             return List.of();
         }
         long deadline = System.nanoTime() + timeoutNs;
-        int last = ops.size() - 1;
-        for (int i = 0; i < last; i++) {
+        long batchBytes = 0;
+        for (Op op : ops) {
+            // A flush waits on the device, not on memory copies: always worth doing in parallel.
+            batchBytes += op.kind == Kind.FLUSH ? INLINE_BATCH_MAX_BYTES : op.lengthBytes;
+        }
+        int firstInline = batchBytes <= INLINE_BATCH_MAX_BYTES ? 0 : ops.size() - 1;
+        for (int i = 0; i < firstInline; i++) {
             Op op = ops.get(i);
             op.future = op.member.submit(op.action);
         }
-        Op inline = ops.get(last);
-        Member.InlineCall call = inline.member.runInline(inline.action);
-        inline.failure = call.failure;
-        inline.timedOut = call.expired;
+        for (int i = firstInline; i < ops.size(); i++) {
+            Op inline = ops.get(i);
+            Member.InlineCall call = inline.member.runInline(inline.action);
+            inline.failure = call.failure;
+            inline.timedOut = call.expired;
+        }
         List<Op> failed = null;
         boolean interrupted = false;
         for (Op op : ops) {
