@@ -144,13 +144,28 @@ public final class Daemon implements AutoCloseable {
             serverConfig.defaultExport(volumes.get(0).name());
         }
         server = new NbdServer(serverConfig.build());
-        for (SocketAddress address : server.start()) {
+        List<SocketAddress> bound = server.start();
+        for (SocketAddress address : bound) {
             for (RaidVolume v : volumes) {
                 uris.add(uri(address, v.name()));
             }
         }
         for (String uri : uris) {
             LOG.log(Level.INFO, "serving {0}", uri);
+        }
+        for (SocketAddress address : bound) {
+            if (address instanceof InetSocketAddress inet) {
+                for (RaidVolume v : volumes) {
+                    LOG.log(
+                            Level.INFO,
+                            "connect with: nbdinfo {0}   or, as root on Linux: nbd-client {1} {2} /dev/nbd0 -N {3}",
+                            uri(inet, v.name()),
+                            inet.getAddress().getHostAddress(),
+                            String.valueOf(inet.getPort()),
+                            v.name());
+                }
+                break;
+            }
         }
     }
 
