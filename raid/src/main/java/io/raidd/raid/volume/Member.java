@@ -207,8 +207,10 @@ public final class Member implements AutoCloseable {
             call.failure = t;
         } finally {
             inlineCalls.remove(call);
+            call.finish();
             if (call.expired) {
-                // The watchdog interrupted us; the interrupt was meant for the I/O, not the caller.
+                // The watchdog may have interrupted us; that was meant for the I/O, not the caller.
+                // After finish() no interrupt can still be on its way.
                 Thread.interrupted();
                 if (call.failure == null) {
                     call.failure = new IOException("member " + name + " timed out");
@@ -224,10 +226,24 @@ public final class Member implements AutoCloseable {
         final long startNanos;
         volatile boolean expired;
         Throwable failure;
+        private boolean done;
 
         InlineCall(Thread thread, long startNanos) {
             this.thread = thread;
             this.startNanos = startNanos;
+        }
+
+        /** Interrupts the caller if the call is still running; never after {@link #finish()}. */
+        synchronized boolean interruptIfRunning() {
+            if (done) {
+                return false;
+            }
+            thread.interrupt();
+            return true;
+        }
+
+        synchronized void finish() {
+            done = true;
         }
     }
 

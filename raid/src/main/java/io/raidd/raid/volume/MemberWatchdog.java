@@ -41,7 +41,7 @@ final class MemberWatchdog implements AutoCloseable {
                 } catch (Exception e) {
                     LOG.log(Level.ERROR, "failing {0} after a timeout: {1}", m.name(), e.getMessage());
                 }
-                call.thread.interrupt();
+                call.interruptIfRunning();
             }
         }
         return expired;
