@@ -175,6 +175,46 @@ public record Superblock(
         return withRole(dev, ROLE_FAULTY);
     }
 
+    /** Clears feature bits (md's bitmap feature, when raidd stops maintaining the bitmap). */
+    public Superblock withoutFeature(int bits) {
+        if ((featureMap & bits) == 0) {
+            return this;
+        }
+        return new Superblock(
+                featureMap & ~bits,
+                setUuid,
+                setName,
+                ctime,
+                level,
+                layout,
+                sizeSectors,
+                chunkSectors,
+                raidDisks,
+                bitmapOffset,
+                newLevel,
+                reshapePosition,
+                deltaDisks,
+                newLayout,
+                newChunk,
+                newOffset,
+                dataOffsetSectors,
+                dataSizeSectors,
+                superOffsetSectors,
+                recoveryOffsetSectors,
+                devNumber,
+                cntCorrectedRead,
+                deviceUuid,
+                devflags,
+                bblogShift,
+                bblogSize,
+                bblogOffset,
+                utime,
+                events,
+                resyncOffset,
+                maxDev,
+                devRoles);
+    }
+
     private Superblock copy(long ev, long resync, long ut, int[] roles) {
         return new Superblock(
                 featureMap,

@@ -42,7 +42,7 @@ public final class SuperblockUpdater implements ArrayMetadataListener {
         }
         // A slot assembled as missing must stop being listed as active, or its member, offered again
         // later with events one behind, would pass as in sync although it missed every write since.
-        // md does the same: super_1_sync lists only the devices present (absent ones as spare).
+        // md does the same: super_1_sync fills dev_roles with faulty, then lists the devices present.
         List<Integer> absent = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {
             if (inArray[i]) {
@@ -97,10 +97,15 @@ public final class SuperblockUpdater implements ArrayMetadataListener {
             if (!inArray[i]) {
                 continue;
             }
-            Superblock sb = change.apply(current[i]).withEvents(next).withUtime(now);
+            // raidd keeps no md write-intent bitmap; an array md created with one must stop
+            // claiming it, or md would trust a bitmap nobody updated (mdadm --update=no-bitmap).
+            Superblock sb = change.apply(current[i])
+                    .withEvents(next)
+                    .withUtime(now)
+                    .withoutFeature(SuperblockDescriptor.FEATURE_BITMAP_OFFSET);
             for (int dev : absentDevices) {
                 if (sb.devRole(dev) < current.length) {
-                    sb = sb.withRole(dev, SuperblockDescriptor.ROLE_SPARE);
+                    sb = sb.withRole(dev, SuperblockDescriptor.ROLE_FAULTY);
                 }
             }
             try {

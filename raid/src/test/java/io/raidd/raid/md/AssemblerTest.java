@@ -234,7 +234,7 @@ class AssemblerTest {
         AssembledArray again = Assembler.assembleOne(m, true);
         assertEquals(List.of(0), again.missingSlots());
         assertTrue(
-                again.rejections().get(0).reason().contains("left out"),
+                again.rejections().get(0).reason().contains("faulty"),
                 again.rejections().toString());
     }
 }
