@@ -80,7 +80,7 @@ public final class Geometry {
      * @throws IllegalArgumentException with a one-line reason when the combination is invalid
      */
     public static Geometry of(int level, int layoutCode, int chunkBytes, int raidDisks, long componentBytes) {
-        int minDisks = minimumMembers(level, layoutCode);
+        int minDisks = minimumMembers(level, layoutCode, raidDisks);
         if (raidDisks < minDisks) {
             throw new IllegalArgumentException(
                     "RAID-" + level + " needs at least " + minDisks + " members, got " + raidDisks);
@@ -146,19 +146,18 @@ public final class Geometry {
                         null);
             }
             case 10 -> {
-                int near = layoutCode & 0xff;
-                long chunksPerMember = componentBytes / chunkBytes;
-                long volumeChunks = chunksPerMember * raidDisks / near;
+                long used = Raid10Layout.usedChunksPerMember(layoutCode, raidDisks, componentBytes / chunkBytes);
+                Raid10Layout layout = new Raid10Layout(layoutCode, raidDisks, used);
                 yield new Geometry(
                         10,
                         layoutCode,
                         chunkBytes,
                         raidDisks,
-                        chunksPerMember * chunkBytes,
-                        volumeChunks * chunkBytes,
-                        near - 1,
+                        used * chunkBytes,
+                        Raid10Layout.volumeChunks(layoutCode, raidDisks, used) * chunkBytes,
+                        layout.copies() - 1,
                         null,
-                        new MdMirrorLayout(raidDisks, near));
+                        layout);
             }
             default ->
                 throw new IllegalArgumentException(
@@ -166,21 +165,16 @@ public final class Geometry {
         };
     }
 
-    private static int minimumMembers(int level, int layoutCode) {
+    private static int minimumMembers(int level, int layoutCode, int raidDisks) {
         return switch (level) {
             case 0, 1, 4, 5 -> 2;
             case 6 -> 4;
             case 10 -> {
-                int near = layoutCode & 0xff;
-                int far = (layoutCode >> 8) & 0xff;
-                if (far != 1 || (layoutCode >>> 16) != 0) {
-                    throw new IllegalArgumentException("RAID-10 layout " + layoutName(10, layoutCode)
-                            + " is not supported: only near layouts (n2, n3, ...)");
+                String problem = Raid10Layout.validate(layoutCode, raidDisks);
+                if (problem != null) {
+                    throw new IllegalArgumentException(problem);
                 }
-                if (near < 2) {
-                    throw new IllegalArgumentException("RAID-10 needs at least 2 near copies, layout says " + near);
-                }
-                yield near;
+                yield 2;
             }
             default ->
                 throw new IllegalArgumentException(
@@ -197,6 +191,16 @@ public final class Geometry {
 
     private static long roundDown(long value, long unit) {
         return value / unit * unit;
+    }
+
+    /** The reason {@link #of} would refuse these parameters, or null when it would accept them. */
+    public static String problem(int level, int layoutCode, int chunkBytes, int raidDisks, long componentBytes) {
+        try {
+            of(level, layoutCode, chunkBytes, raidDisks, componentBytes);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
     }
 
     /** md's default layout for a level (left-symmetric for 5/6, near=2 for 10, 0 otherwise). */
@@ -233,9 +237,17 @@ public final class Geometry {
                     // fall through to the error below
                 }
             }
-            if (s.startsWith("f") || s.startsWith("o")) {
-                throw new IllegalArgumentException(
-                        "RAID-10 layout '" + name + "' is not supported: only near layouts (n2, n3, ...)");
+            String far = s.startsWith("far=") ? s.substring(4) : s.startsWith("f") ? s.substring(1) : null;
+            String offset = s.startsWith("offset=") ? s.substring(7) : s.startsWith("o") ? s.substring(1) : null;
+            try {
+                if (far != null && Integer.parseInt(far) >= 2 && Integer.parseInt(far) <= 255) {
+                    return (Integer.parseInt(far) << 8) | 1;
+                }
+                if (offset != null && Integer.parseInt(offset) >= 2 && Integer.parseInt(offset) <= 255) {
+                    return 0x10000 | (Integer.parseInt(offset) << 8) | 1;
+                }
+            } catch (NumberFormatException e) {
+                // fall through to the error below
             }
         } else if (level == 0) {
             switch (s) {
@@ -257,7 +269,7 @@ public final class Geometry {
     private static String layoutChoices(int level) {
         return switch (level) {
             case 5, 6 -> String.join(", ", PARITY_LAYOUT_NAMES);
-            case 10 -> "n2, n3, ...";
+            case 10 -> "n2, n3, f2, o2, ...";
             case 0 -> "original, alternate";
             default -> "RAID-" + level + " has no layouts";
         };

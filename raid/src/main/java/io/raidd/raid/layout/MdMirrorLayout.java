@@ -1,11 +1,10 @@
 package io.raidd.raid.layout;
 
 /**
- * md's RAID-0 (one zone), RAID-1 and RAID-10 "near" layouts as one rule: volume chunk {@code c}
- * has {@code copies} consecutive slots {@code c * copies + j}; slot {@code s} lives on member
- * {@code s % raidDisks} at member chunk {@code s / raidDisks} (drivers/md/raid10.c
- * {@code __raid10_find_phys} with far_copies = 1; raid0.c for one copy). RAID-1 is the case
- * copies = raidDisks.
+ * md's RAID-0 (one zone) and RAID-1 layouts as one rule: volume chunk {@code c} has {@code copies}
+ * consecutive slots {@code c * copies + j}; slot {@code s} lives on member {@code s % raidDisks} at
+ * member chunk {@code s / raidDisks} (raid0.c for one copy; RAID-1 is copies = raidDisks). RAID-10
+ * has its own {@link Raid10Layout}.
  */
 final class MdMirrorLayout implements MirrorLayout {
     private final int n;

@@ -89,7 +89,9 @@ class MdadmExamineIT {
         "6, left-asymmetric, 6, 512, raid6, left-asymmetric",
         "10, n2, 4, 64, raid10, near=2",
         "10, n2, 3, 64, raid10, near=2",
-        "10, n3, 4, 64, raid10, near=3"
+        "10, n3, 4, 64, raid10, near=3",
+        "10, f2, 4, 64, raid10, far=2",
+        "10, o2, 3, 64, raid10, offset=2"
     })
     void mdadmReadsWhatRaiddWrites(int level, String layout, int n, int chunkKiB, String mdLevel, String mdLayout)
             throws Exception {
@@ -124,8 +126,9 @@ class MdadmExamineIT {
                 // rounding to whole chunks (examine's estimate); the kernel, and our Geometry, round
                 // down to chunks (raid10.c raid10_size).
                 Geometry g = Geometry.of(level, sb.layout(), level == 1 ? 4096 : chunkKiB * 1024, n, sb.sizeBytes());
-                long expectedKiB =
-                        level == 10 ? sb.sizeBytes() * n / (sb.layout() & 0xff) / 1024 : g.volumeSizeBytes() / 1024;
+                long expectedKiB = level == 10
+                        ? sb.sizeBytes() * n / g.mirrorLayout().copies() / 1024
+                        : g.volumeSizeBytes() / 1024;
                 assertTrue(
                         f.get("Array Size").startsWith(expectedKiB + " KiB"),
                         "expected " + expectedKiB + " KiB: " + out);

@@ -65,6 +65,10 @@ class RaidVolumeModelTest {
         out.add(new Config(10, Geometry.parseLayout(10, "n2"), 3, 4096));
         out.add(new Config(10, Geometry.parseLayout(10, "n2"), 4, 8192));
         out.add(new Config(10, Geometry.parseLayout(10, "n3"), 4, 4096));
+        out.add(new Config(10, Geometry.parseLayout(10, "f2"), 3, 4096));
+        out.add(new Config(10, Geometry.parseLayout(10, "f2"), 4, 4096));
+        out.add(new Config(10, Geometry.parseLayout(10, "o2"), 3, 4096));
+        out.add(new Config(10, Geometry.parseLayout(10, "f3"), 4, 4096));
         return out.stream();
     }
 
