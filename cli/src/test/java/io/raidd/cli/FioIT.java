@@ -162,6 +162,8 @@ class FioIT {
                 "--offset_increment=" + JOB_BYTES,
                 "--verify=crc32c",
                 "--verify_fatal=1",
+                // No local-*-verify.state files in the working directory.
+                "--verify_state_save=0",
                 "--randrepeat=1",
                 "--output-format=json",
                 "--output=" + output));
