@@ -298,7 +298,7 @@ final class CommandExecutor {
             stats.recordReply(NbdErrno.OK);
             return Replies.none(alloc, r.cookie);
         }
-        if (r.hasFlag(FLAG_DF) || length < SPARSE_READ_MIN_BYTES) {
+        if (r.hasFlag(FLAG_DF) || length < SPARSE_READ_MIN_BYTES || !export.sparseReads()) {
             return readOneChunk(r, alloc, r.offset, length);
         }
         AllocationExtents.Descriptors layout;
