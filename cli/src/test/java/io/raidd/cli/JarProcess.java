@@ -58,6 +58,10 @@ final class JarProcess implements AutoCloseable {
                 "-cp",
                 jar().toString(),
                 mainClass));
+        if (Runtime.version().feature() >= 23) {
+            // As the launchers do: otherwise jffi's sun.misc.Unsafe use adds four warning lines.
+            cmd.add(cmd.size() - 4, "--sun-misc-unsafe-memory-access=allow");
+        }
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
