@@ -3,6 +3,7 @@ package io.raidd.cli;
 import io.raidd.blockdev.BlockDevice;
 import io.raidd.blockdev.BlockDevices;
 import io.raidd.blockdev.FileBlockDevice;
+import io.raidd.cli.daemon.IoErrors;
 import io.raidd.raid.layout.Geometry;
 import io.raidd.raid.md.ArrayFormatter;
 import io.raidd.raid.md.NamedDevice;
@@ -91,7 +92,11 @@ final class CreateCommand implements Callable<Integer> {
                         throw new IllegalArgumentException(
                                 "member " + p + " does not exist; give --size to create it as an image file");
                     }
-                    d = FileBlockDevice.create(p, sizeBytes);
+                    try {
+                        d = FileBlockDevice.create(p, sizeBytes);
+                    } catch (IOException e) {
+                        throw new IOException("cannot create member " + p + ": " + IoErrors.reason(e), e);
+                    }
                     created.add(p);
                 }
                 devices.add(new NamedDevice(p.toString(), d));

@@ -36,11 +36,16 @@ final class EmbeddedNbd implements AutoCloseable {
     }
 
     EmbeddedNbd(NbdServerConfig config, BlockDevice device, Executor ioExecutor) {
+        this(config, device, ioExecutor, true);
+    }
+
+    EmbeddedNbd(NbdServerConfig config, BlockDevice device, Executor ioExecutor, boolean sparseReads) {
         this.device = device;
         this.registry = new ExportRegistry(config.defaultExportName().orElse(null));
         registry.add(NbdExport.builder("mem", device)
                 .description("memory")
                 .fastZero(true)
+                .sparseReads(sparseReads)
                 .build());
         registry.add(NbdExport.builder("ro", new MemoryBlockDevice(1 << 20))
                 .readOnly(true)

@@ -211,6 +211,28 @@ class NbdTransmissionTest {
     }
 
     @Test
+    void withoutSparseReadsAStructuredReadIsOneDataChunkAndNoAllocationLookup() throws IOException {
+        byte[] data = pattern(64 * 1024, 3);
+        device.write(128 * 1024, ByteBuffer.wrap(data));
+        try (EmbeddedNbd nbd =
+                new EmbeddedNbd(NbdServerConfig.builder().build(), device, Runnable::run, false).handshake()) {
+            nbd.optionExpectingOne(OptionDescriptor.OPT_STRUCTURED_REPLY, new byte[0]);
+            nbd.go("mem");
+            int length = 256 * 1024;
+            int lookups = device.allocations.get();
+            nbd.request(0, CMD_READ, 7, 0, length);
+            RawNbdClient.ReadResult r = ReplyReader.assemble(nbd.replies().readStructuredReply(7), 0, length);
+            assertEquals(0, r.errno());
+            assertEquals(1, r.dataChunks());
+            assertEquals(0, r.holeChunks());
+            byte[] expected = new byte[length];
+            System.arraycopy(data, 0, expected, 128 * 1024, data.length);
+            assertArrayEquals(expected, r.data());
+            assertEquals(lookups, device.allocations.get(), "no allocation lookup on the read path");
+        }
+    }
+
+    @Test
     void structuredErrorsCarryAMessage() throws IOException {
         try (EmbeddedNbd nbd = structured(false)) {
             nbd.request(0, CMD_READ, 9, SIZE, 512);

@@ -24,6 +24,7 @@ final class TestDevice implements BlockDevice {
     final AtomicInteger flushes = new AtomicInteger();
     final AtomicInteger discards = new AtomicInteger();
     final AtomicInteger writeZeroes = new AtomicInteger();
+    final AtomicInteger allocations = new AtomicInteger();
     final AtomicReference<IOException> failNextIo = new AtomicReference<>();
     private final Map<Long, Gate> gates = new ConcurrentHashMap<>();
     volatile boolean readOnly;
@@ -132,6 +133,7 @@ final class TestDevice implements BlockDevice {
 
     @Override
     public List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
+        allocations.incrementAndGet();
         return delegate.allocation(offsetBytes, lengthBytes);
     }
 
