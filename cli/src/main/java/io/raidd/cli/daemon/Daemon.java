@@ -80,7 +80,7 @@ public final class Daemon implements AutoCloseable {
                 for (NamedDevice d : devices) {
                     d.device().close();
                 }
-                throw new IOException("cannot open member " + p + ": " + e.getMessage(), e);
+                throw new IOException("cannot open member " + p + ": " + IoErrors.reason(e), e);
             }
         }
         Assembler.Scan scan;
