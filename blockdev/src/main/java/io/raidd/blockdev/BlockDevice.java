@@ -39,6 +39,17 @@ public interface BlockDevice extends AutoCloseable {
 
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
+    /**
+     * Reads like {@link #read}, but only if that cannot wait for a disk: returns true having filled
+     * {@code dst} (position advanced) when the whole range was in memory, and false with {@code
+     * dst}'s position unchanged (its bytes unspecified) when any part was not, or on any failure; the
+     * caller then uses {@link #read}, which reports errors. Never blocks on I/O, so an event loop may
+     * call it. The default serves nothing from memory.
+     */
+    default boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        return false;
+    }
+
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
     /**

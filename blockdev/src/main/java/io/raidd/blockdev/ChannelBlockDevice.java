@@ -188,6 +188,15 @@ abstract class ChannelBlockDevice implements BlockDevice {
         }
     }
 
+    /** The channel in use now (it is replaced when an interrupt closed the previous one). */
+    final FileChannel currentChannel() {
+        return channel;
+    }
+
+    final boolean isClosed() {
+        return closed.get();
+    }
+
     final void ensureOpen() throws IOException {
         if (closed.get()) {
             throw new IOException("device is closed: " + path);

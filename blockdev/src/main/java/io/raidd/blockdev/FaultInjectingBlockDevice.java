@@ -43,8 +43,9 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
      */
     private final ReentrantReadWriteLock powerGate = new ReentrantReadWriteLock();
 
-    private boolean powerTracking;
-    private boolean poweredOff;
+    // Volatile so readIfCached can look without taking powerLock, which is held during I/O.
+    private volatile boolean powerTracking;
+    private volatile boolean poweredOff;
     private final List<PreImage> unflushed = new ArrayList<>();
 
     private final AtomicLong reads = new AtomicLong();
@@ -333,6 +334,27 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
         } finally {
             after();
         }
+    }
+
+    /**
+     * Delegates only while no fault of any kind is armed, so that every injected fault is met on the
+     * blocking path, where it is counted and reported like a real one.
+     */
+    @Override
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        boolean armed = failStopped
+                || opsUntilFailStop.get() >= 0
+                || !errorRanges.isEmpty()
+                || !readFlips.isEmpty()
+                || latencyNs > 0
+                || hang != null
+                || powerTracking
+                || poweredOff;
+        if (armed || !inner.readIfCached(offsetBytes, dst)) {
+            return false;
+        }
+        reads.incrementAndGet();
+        return true;
     }
 
     @Override

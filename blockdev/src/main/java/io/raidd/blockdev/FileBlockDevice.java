@@ -2,6 +2,7 @@ package io.raidd.blockdev;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -27,9 +28,12 @@ public final class FileBlockDevice extends ChannelBlockDevice {
     /** Set once the file system said EOPNOTSUPP, so later calls skip straight to the fallback. */
     private volatile boolean punchUnsupported;
 
+    private final PageCacheReader cached;
+
     private FileBlockDevice(Path path, boolean readOnly, FileChannel channel, int fd, long sizeBytes) {
         super(path, readOnly, channel, fd);
         this.sizeBytes = sizeBytes;
+        this.cached = new PageCacheReader(this::currentChannel, sizeBytes);
     }
 
     /**
@@ -86,6 +90,15 @@ public final class FileBlockDevice extends ChannelBlockDevice {
             }
             throw e;
         }
+    }
+
+    /** Served from the file's mapping when every page is resident ({@link PageCacheReader}). */
+    @Override
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        if (isClosed() || offsetBytes < 0 || offsetBytes > sizeBytes - dst.remaining()) {
+            return false;
+        }
+        return cached.read(offsetBytes, dst);
     }
 
     @Override

@@ -47,6 +47,35 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
     }
 
     @Test
+    void readIfCachedServesResidentPagesOnlyAndNeverFaultsOnAShrunkFile() throws IOException {
+        byte[] data = new byte[3 * 4096];
+        new Random(seed).nextBytes(data);
+        device.write(2 * MIB - 4096, ByteBuffer.wrap(data));
+        ByteBuffer dst = ByteBuffer.allocateDirect(data.length + 100).position(100);
+        assertTrue(device.readIfCached(2 * MIB - 4096, dst), "just-written pages are in the page cache");
+        assertFalse(dst.hasRemaining());
+        byte[] back = new byte[data.length];
+        dst.position(100).get(back);
+        assertArrayEquals(data, back);
+
+        // A hole never written nor read has no page in memory: left to the blocking read.
+        ByteBuffer hole = ByteBuffer.allocate(4096);
+        assertFalse(device.readIfCached(SIZE_BYTES - 4096, hole));
+        assertEquals(0, hole.position());
+        assertFalse(device.readIfCached(SIZE_BYTES - 4096, ByteBuffer.allocate(8192)), "past the end");
+
+        // Shrunk under the mapping: the pages are gone, so the answer is "not cached", not a crash.
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength(MIB);
+        }
+        assertFalse(device.readIfCached(2 * MIB - 4096, ByteBuffer.allocate(data.length)));
+        assertThrows(EOFException.class, () -> device.read(2 * MIB - 4096, ByteBuffer.allocate(4096)));
+
+        device.close();
+        assertFalse(device.readIfCached(0, ByteBuffer.allocate(512)), "closed");
+    }
+
+    @Test
     void allocationFindsWrittenDataBetweenHoles() throws IOException {
         device.write(MIB, ByteBuffer.wrap(filled(4096, (byte) 7)));
         device.flush();

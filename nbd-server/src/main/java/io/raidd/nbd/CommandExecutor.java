@@ -23,8 +23,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Executes transmission commands against the export's device. {@link #validate} runs on the event
- * loop and never touches the device; {@link #execute} runs on an I/O thread and may block.
+ * Executes transmission commands against the export's device. {@link #check} runs on the event loop
+ * and never touches the device; {@link #readIfCached} runs on the event loop and touches only the
+ * device's memory; {@link #execute} runs on an I/O thread and may block.
  */
 final class CommandExecutor {
     private static final System.Logger LOG = System.getLogger(CommandExecutor.class.getName());
@@ -36,6 +37,9 @@ final class CommandExecutor {
 
     /** Zero runs at least this long inside a read are sent as OFFSET_HOLE instead of data. */
     static final int HOLE_CHUNK_MIN_BYTES = 4096;
+
+    /** Cached reads up to this length are copied on the event loop; longer ones go to I/O threads. */
+    static final int CACHED_READ_MAX_BYTES = 1024 * 1024;
 
     private static final int ZERO_WRITE_CHUNK_BYTES = 1024 * 1024;
     private static final ByteBuffer ZEROES =
@@ -302,7 +306,7 @@ final class CommandExecutor {
             stats.recordReply(NbdErrno.OK);
             return Replies.none(alloc, r.cookie);
         }
-        if (r.hasFlag(FLAG_DF) || length < SPARSE_READ_MIN_BYTES || !export.sparseReads()) {
+        if (!mayDescribeHoles(r)) {
             return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         AllocationExtents.Descriptors layout;
@@ -316,6 +320,42 @@ final class CommandExecutor {
             return readOneChunk(r, alloc, r.offsetBytes, length);
         }
         return readSparse(r, alloc, layout);
+    }
+
+    /**
+     * The reply to a checked READ served from the device's memory ({@link BlockDevice#readIfCached}),
+     * for the event loop; null when the read must go to an I/O thread instead: empty or longer than
+     * {@link #CACHED_READ_MAX_BYTES}, a structured reply that may describe holes, or data not all in
+     * memory.
+     */
+    ByteBuf readIfCached(NbdRequest r, ByteBufAllocator alloc) {
+        int length = (int) r.lengthBytes;
+        if (length == 0 || length > CACHED_READ_MAX_BYTES || (session.structuredReplies() && mayDescribeHoles(r))) {
+            return null;
+        }
+        ByteBufAllocator from = dataAllocator(length, alloc);
+        ByteBuf buf = session.structuredReplies()
+                ? Replies.dataWithRoom(from, r.cookie, true, r.offsetBytes, length)
+                : Replies.simpleWithRoom(from, r.cookie, length);
+        int at = buf.writerIndex();
+        boolean served;
+        try {
+            served = device.readIfCached(r.offsetBytes, buf.nioBuffer(at, length));
+        } catch (RuntimeException e) {
+            // A device bug; the blocking path reports it properly.
+            served = false;
+        }
+        if (!served) {
+            buf.release();
+            return null;
+        }
+        buf.writerIndex(at + length);
+        return completedRead(buf, length);
+    }
+
+    /** A structured READ that asks the device where its holes are, to send them as OFFSET_HOLE. */
+    private boolean mayDescribeHoles(NbdRequest r) {
+        return !r.hasFlag(FLAG_DF) && r.lengthBytes >= SPARSE_READ_MIN_BYTES && export.sparseReads();
     }
 
     private ByteBuf readOneChunk(NbdRequest r, ByteBufAllocator alloc, long offset, int length) {

@@ -3,13 +3,24 @@ package io.raidd.nbd;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
- * Hands one connection's device calls to the shared I/O pool, at most {@code maxRunning} at a
- * time. Without the cap, one client with many slow requests (multi-GiB NO_HOLE zeroing, a hung
- * disk) could occupy every pool thread and stall all other clients; with it, each connection holds
- * a bounded share and the pool's FIFO queue interleaves connections. Thread-safe.
+ * Runs one connection's device calls on the shared I/O pool with as few thread hand-offs as the
+ * device allows, and never more than {@code maxRunning} at a time.
+ *
+ * <p>A worker taken from the pool keeps running this connection's queued requests until the queue
+ * is empty, instead of going back to the pool after each one: on a fast device most requests then
+ * cost no thread wake-up at all. A second worker (up to {@code maxRunning}) is added only when the
+ * queue has waited without progress for {@code stallNanos}: a request held by a slow or hung
+ * member, or a device with real latency where parallel requests are what makes it fast. A timer
+ * re-checks while requests wait, so requests queued behind a hung one are still served.
+ *
+ * <p>Fairness between connections: the per-connection cap keeps one client from occupying every
+ * pool thread, and a worker gives its thread back to the pool's FIFO queue after {@link
+ * #TASKS_PER_TURN} requests so busy connections interleave. Thread-safe.
  */
 final class FairSubmitter {
     /** Work for the pool, with what to do instead when the pool refuses it (shutdown). */
@@ -19,50 +30,129 @@ final class FairSubmitter {
         void rejected();
     }
 
+    /** Schedules a one-shot check; the connection's event loop in the server. */
+    interface Timer {
+        void schedule(Runnable check, long delayNanos);
+    }
+
+    /** Requests one worker runs before it yields its pool thread to other connections. */
+    static final int TASKS_PER_TURN = 64;
+
+    /** Queued requests that saw no progress for this long get another worker. */
+    static final long DEFAULT_STALL_NANOS = 100_000;
+
     private final Executor pool;
     private final int maxRunning;
+    private final Timer timer;
+    private final LongSupplier clock;
+    private final long stallNanos;
     private final ConcurrentLinkedQueue<Task> waiting = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
+    private final AtomicBoolean checkScheduled = new AtomicBoolean();
+    /** When a worker last started or finished a request. */
+    private volatile long lastProgressNanos;
 
-    FairSubmitter(Executor pool, int maxRunning) {
+    FairSubmitter(Executor pool, int maxRunning, Timer timer, LongSupplier clock, long stallNanos) {
         this.pool = pool;
         this.maxRunning = maxRunning;
+        this.timer = timer;
+        this.clock = clock;
+        this.stallNanos = stallNanos;
     }
 
     void submit(Task task) {
+        queued.incrementAndGet();
         waiting.add(task);
-        dispatch();
+        if (!tryAddWorker()) {
+            scheduleCheck();
+        }
     }
 
-    private void dispatch() {
-        while (!waiting.isEmpty()) {
+    /** Adds a worker when none runs or the running ones made no progress lately. */
+    private boolean tryAddWorker() {
+        while (true) {
             int r = running.get();
-            if (r >= maxRunning) {
-                return;
+            if (queued.get() == 0) {
+                return true;
             }
-            if (!running.compareAndSet(r, r + 1)) {
-                continue;
+            if (r >= maxRunning || (r > 0 && clock.getAsLong() - lastProgressNanos < stallNanos)) {
+                return false;
             }
-            Task task = waiting.poll();
-            if (task == null) {
-                running.decrementAndGet();
-                continue;
-            }
-            try {
-                pool.execute(() -> runThenDispatch(task));
-            } catch (RejectedExecutionException e) {
-                running.decrementAndGet();
-                task.rejected();
+            if (running.compareAndSet(r, r + 1)) {
+                startWorker();
+                return true;
             }
         }
     }
 
-    private void runThenDispatch(Task task) {
+    private void startWorker() {
+        lastProgressNanos = clock.getAsLong();
         try {
-            task.run();
-        } finally {
-            running.decrementAndGet();
-            dispatch();
+            pool.execute(this::work);
+        } catch (RejectedExecutionException e) {
+            if (running.decrementAndGet() == 0) {
+                rejectWaiting();
+            }
+        }
+    }
+
+    private void scheduleCheck() {
+        if (checkScheduled.compareAndSet(false, true)) {
+            try {
+                timer.schedule(this::check, stallNanos);
+            } catch (RejectedExecutionException e) {
+                // The event loop is shutting down; running workers still drain the queue.
+                checkScheduled.set(false);
+            }
+        }
+    }
+
+    private void check() {
+        checkScheduled.set(false);
+        tryAddWorker();
+        if (queued.get() > 0) {
+            scheduleCheck();
+        }
+    }
+
+    private void work() {
+        int done = 0;
+        while (true) {
+            if (done == TASKS_PER_TURN) {
+                try {
+                    pool.execute(this::work);
+                    return;
+                } catch (RejectedExecutionException e) {
+                    // The pool is shutting down and takes no new turns: finish the queue here.
+                    done = 0;
+                }
+            }
+            Task task = waiting.poll();
+            if (task == null) {
+                running.decrementAndGet();
+                // A task added between the poll and the decrement saw this worker as running.
+                if (queued.get() > 0) {
+                    tryAddWorker();
+                }
+                return;
+            }
+            queued.decrementAndGet();
+            done++;
+            lastProgressNanos = clock.getAsLong();
+            try {
+                task.run();
+            } finally {
+                lastProgressNanos = clock.getAsLong();
+            }
+        }
+    }
+
+    private void rejectWaiting() {
+        Task task;
+        while ((task = waiting.poll()) != null) {
+            queued.decrementAndGet();
+            task.rejected();
         }
     }
 
@@ -71,6 +161,6 @@ final class FairSubmitter {
     }
 
     int waiting() {
-        return waiting.size();
+        return queued.get();
     }
 }

@@ -451,7 +451,12 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                 server.sharedBudget,
                 ctx.channel().eventLoop());
         NbdRequestDecoder decoder = new NbdRequestDecoder(server.config.maxPayloadBytes(), budget, server.dataBuffers);
-        FairSubmitter io = new FairSubmitter(server.ioExecutor, server.config.maxExecutingRequestsPerConnection());
+        FairSubmitter io = new FairSubmitter(
+                server.ioExecutor,
+                server.config.maxExecutingRequestsPerConnection(),
+                (check, delayNanos) -> ctx.channel().eventLoop().schedule(check, delayNanos, TimeUnit.NANOSECONDS),
+                System::nanoTime,
+                FairSubmitter.DEFAULT_STALL_NANOS);
         NbdTransmissionHandler handler =
                 new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder, server.dataBuffers);
         ctx.flush();

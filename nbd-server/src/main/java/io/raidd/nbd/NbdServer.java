@@ -255,6 +255,13 @@ public final class NbdServer implements AutoCloseable {
                 draining.add(session.channel());
             }
         }
+        // Connections still negotiating have no request to finish: they go now, or a client that
+        // connected just before the listener closed would hold the shutdown until its handshake timeout.
+        for (Channel channel : channels) {
+            if (!draining.contains(channel)) {
+                channel.close();
+            }
+        }
         for (Channel channel : draining) {
             long leftNs = deadlineNs - System.nanoTime();
             if (leftNs <= 0 || !channel.closeFuture().awaitUninterruptibly(leftNs, TimeUnit.NANOSECONDS)) {

@@ -10,12 +10,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The transmission phase of one connection: checks each decoded request on the event loop, runs it
  * on the I/O executor, and writes its reply when it completes, so replies leave in completion
- * order, not request order. Tracks what is in flight so that DISC, a protocol violation, export
+ * order, not request order. The one exception is a READ whose data the device holds in memory
+ * ({@link io.raidd.blockdev.BlockDevice#readIfCached}): the event loop copies it and replies at
+ * once, which costs no thread hand-off and can never wait for a disk. Tracks what is in flight so that DISC, a protocol violation, export
  * removal or server shutdown can stop reading, let every accepted request finish and be answered,
  * and only then close.
  */
@@ -28,6 +32,13 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
     private final FairSubmitter io;
     private final ConnectionBudget budget;
     private final NbdRequestDecoder decoder;
+
+    /** Replies completed on I/O threads, waiting for the event loop to write them. */
+    private final ConcurrentLinkedQueue<Finished> finished = new ConcurrentLinkedQueue<>();
+
+    private final AtomicBoolean writeScheduled = new AtomicBoolean();
+
+    private record Finished(ByteBuf reply, NbdRequest request) {}
 
     private ChannelHandlerContext ctx;
     private boolean draining;
@@ -75,7 +86,16 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
         if (refusal != null) {
             r.releasePayload();
             writeReply(commands.refuse(r, refusal, ctx.alloc()), r);
+            ctx.flush();
             return;
+        }
+        if (r.type == RequestDescriptor.CMD_READ) {
+            ByteBuf cached = commands.readIfCached(r, ctx.alloc());
+            if (cached != null) {
+                writeReply(cached, r);
+                ctx.flush();
+                return;
+            }
         }
         io.submit(new FairSubmitter.Task() {
             @Override
@@ -112,14 +132,32 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
     private void sendFromAnyThread(ByteBuf reply, NbdRequest r) {
         if (ctx.executor().inEventLoop()) {
             writeReply(reply, r);
+            ctx.flush();
             return;
         }
-        try {
-            ctx.executor().execute(() -> writeReply(reply, r));
-        } catch (RejectedExecutionException e) {
-            // The event loop is gone, and with it the connection and its budget bookkeeping.
-            ReferenceCountUtil.release(reply);
+        finished.add(new Finished(reply, r));
+        // One task writes every reply finished since it was scheduled, with one flush: under load
+        // the event loop is woken once per batch, not once per request.
+        if (writeScheduled.compareAndSet(false, true)) {
+            try {
+                ctx.executor().execute(this::writeFinished);
+            } catch (RejectedExecutionException e) {
+                // The event loop is gone, and with it the connection and its budget bookkeeping.
+                Finished f;
+                while ((f = finished.poll()) != null) {
+                    ReferenceCountUtil.release(f.reply);
+                }
+            }
         }
+    }
+
+    private void writeFinished() {
+        writeScheduled.set(false);
+        Finished f;
+        while ((f = finished.poll()) != null) {
+            writeReply(f.reply, f.request);
+        }
+        ctx.flush();
     }
 
     private void writeReply(ByteBuf reply, NbdRequest r) {
@@ -128,7 +166,6 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.write(reply).addListener(f -> onReplyDone(r));
-        ctx.flush();
     }
 
     private void onReplyDone(NbdRequest r) {

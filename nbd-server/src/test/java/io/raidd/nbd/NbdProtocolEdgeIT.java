@@ -504,6 +504,22 @@ class NbdProtocolEdgeIT {
         }
     }
 
+    @Test
+    void closingTheServerDoesNotWaitForAClientStillNegotiating() throws Exception {
+        NbdServer other = new NbdServer(NbdServerConfig.builder()
+                .listenTcp("127.0.0.1", 0)
+                .export(NbdExport.builder("m", new MemoryBlockDevice(1 << 20)).build())
+                .handshakeTimeout(Duration.ofMinutes(10))
+                .build());
+        InetSocketAddress otherAddress = (InetSocketAddress) other.start().get(0);
+        try (RawNbdClient idle = RawNbdClient.connect(otherAddress)) {
+            Await.until(() -> other.connectionCount() == 1, Duration.ofSeconds(30), "the idle client is accepted");
+            CompletableFuture<Void> closed = CompletableFuture.runAsync(other::close);
+            assertTrue(idle.awaitServerClose(), "the negotiating client is disconnected");
+            closed.get(60, TimeUnit.SECONDS);
+        }
+    }
+
     // ------------------------------------------------------------------ TLS
 
     @Test

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.raidd.blockdev.MemoryBlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -184,6 +185,42 @@ class NbdTransmissionTest {
             assertEquals(1, chunks.size());
             assertEquals(StructuredReplyDescriptor.TYPE_NONE, chunks.get(0).type());
             assertEquals(EINVAL, error(nbd, 0, CMD_BLOCK_STATUS, 5, 0, 0));
+        }
+    }
+
+    @Test
+    void readsInTheDevicesMemoryAreServedWithoutTheDeviceReadPath() throws IOException {
+        device.cachedReads = true;
+        byte[] data = pattern(256 * 1024, 12);
+        device.write(0, ByteBuffer.wrap(data));
+        try (EmbeddedNbd nbd = simple("mem")) {
+            nbd.request(0, CMD_READ, 1, 4096, 8192);
+            RawNbdClient.SimpleReply r = nbd.replies().readSimpleReply(8192);
+            assertEquals(0, r.error());
+            assertArrayEquals(Arrays.copyOfRange(data, 4096, 4096 + 8192), r.data());
+            assertEquals(1, device.cachedReadHits.get());
+            assertEquals(0, device.reads.get(), "no blocking read for data held in memory");
+        }
+        try (EmbeddedNbd nbd = structured(false)) {
+            nbd.request(0, CMD_READ, 2, 512, 4096);
+            RawNbdClient.ReadResult small = ReplyReader.assemble(nbd.replies().readStructuredReply(2), 512, 4096);
+            assertEquals(1, small.dataChunks());
+            assertArrayEquals(Arrays.copyOfRange(data, 512, 512 + 4096), small.data());
+            assertEquals(2, device.cachedReadHits.get());
+            // A long structured read may describe holes, which needs the device's allocation map.
+            nbd.request(0, CMD_READ, 3, 0, data.length);
+            RawNbdClient.ReadResult large = ReplyReader.assemble(nbd.replies().readStructuredReply(3), 0, data.length);
+            assertArrayEquals(data, large.data());
+            assertEquals(2, device.cachedReadHits.get());
+            assertEquals(1, device.reads.get());
+            // The same read with DF is one data chunk: served from memory.
+            nbd.request(FLAG_DF, CMD_READ, 4, 0, data.length);
+            assertArrayEquals(
+                    data,
+                    ReplyReader.assemble(nbd.replies().readStructuredReply(4), 0, data.length)
+                            .data());
+            assertEquals(3, device.cachedReadHits.get());
+            assertEquals(1, device.reads.get());
         }
     }
 

@@ -28,6 +28,10 @@ final class TestDevice implements BlockDevice {
     final AtomicReference<IOException> failNextIo = new AtomicReference<>();
     private final Map<Long, Gate> gates = new ConcurrentHashMap<>();
     volatile boolean readOnly;
+    /** When set, reads the delegate can serve from memory are offered to {@link #readIfCached}. */
+    volatile boolean cachedReads;
+
+    final AtomicInteger cachedReadHits = new AtomicInteger();
 
     /** Where a held request waits, and how a test knows it got there. */
     static final class Gate {
@@ -95,6 +99,15 @@ final class TestDevice implements BlockDevice {
         reads.incrementAndGet();
         pass(offsetBytes);
         delegate.read(offsetBytes, dst);
+    }
+
+    @Override
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        if (!cachedReads || !delegate.readIfCached(offsetBytes, dst)) {
+            return false;
+        }
+        cachedReadHits.incrementAndGet();
+        return true;
     }
 
     @Override

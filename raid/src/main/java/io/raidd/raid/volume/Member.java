@@ -119,6 +119,14 @@ public final class Member implements AutoCloseable {
         void run() throws IOException;
     }
 
+    /**
+     * Reads from memory only ({@link BlockDevice#readIfCached}): false when the member is not
+     * active or any byte would have to come from its disk. Errors are left for the blocking read.
+     */
+    boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        return usable() && device.readIfCached(dataOffsetBytes + offsetBytes, dst);
+    }
+
     IoAction read(long offsetBytes, ByteBuffer dst) {
         return () -> {
             try {

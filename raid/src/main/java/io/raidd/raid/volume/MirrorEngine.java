@@ -84,6 +84,30 @@ final class MirrorEngine implements VolumeEngine {
         dst.position(base + length);
     }
 
+    /** The direct read path from the preferred usable copy's memory; see {@link #read}. */
+    @Override
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        int base = dst.position();
+        int length = dst.remaining();
+        for (Piece p : Piece.split(offsetBytes, length, chunkBytes)) {
+            ByteBuffer part = dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes());
+            boolean served = false;
+            for (int c = 0; c < copies && !served; c++) {
+                int copy = (preferredCopy(p.chunk()) + c) % copies;
+                Member m = copyMember(p.chunk(), copy);
+                if (m.usable()) {
+                    served = m.readIfCached(memberOffset(p, copy), part);
+                    break;
+                }
+            }
+            if (!served) {
+                return false;
+            }
+        }
+        dst.position(base + length);
+        return true;
+    }
+
     /** Reads a piece from any copy that works, then rewrites the copies that failed to read. */
     private void readOtherCopies(Piece p, ByteBuffer dst, IoBatch.Op failedRead) throws IOException {
         if (copies == 1) {

@@ -98,6 +98,27 @@ final class ParityEngine implements VolumeEngine {
         dst.position(base + length);
     }
 
+    /**
+     * The direct read path from members' memory. Like {@link #read} it takes no stripe lock: data
+     * chunks are read where they lie, and a missing member means a reconstruction, which is left to
+     * the blocking path.
+     */
+    @Override
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        int base = dst.position();
+        int length = dst.remaining();
+        List<Piece> pieces = Piece.split(offsetBytes, length, chunkBytes);
+        for (Piece p : pieces) {
+            Member m = members.get(layout.dataDisk(stripeOf(p), dataIndexOf(p)));
+            ByteBuffer part = dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes());
+            if (!m.readIfCached(memberOffset(stripeOf(p), p.inChunkBytes()), part)) {
+                return false;
+            }
+        }
+        dst.position(base + length);
+        return true;
+    }
+
     /** Serves a piece whose member is missing or could not read it, and repairs the member. */
     private void reconstructRead(Piece p, ByteBuffer dst, IoBatch.Op failedRead) throws IOException {
         long stripe = stripeOf(p);

@@ -223,6 +223,18 @@ public final class RaidVolume implements BlockDevice {
         bytesRead.addAndGet(length);
     }
 
+    /** Served from members' memory when every piece is cached there; see {@link BlockDevice#readIfCached}. */
+    @Override
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        int length = dst.remaining();
+        if (closed || offsetBytes < 0 || offsetBytes > sizeBytes() - length || !engine.readIfCached(offsetBytes, dst)) {
+            return false;
+        }
+        readOps.incrementAndGet();
+        bytesRead.addAndGet(length);
+        return true;
+    }
+
     @Override
     public void write(long offsetBytes, ByteBuffer src) throws IOException {
         ensureOpen();

@@ -10,6 +10,12 @@ interface VolumeEngine {
 
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
+    /**
+     * Serves a read from members' memory alone, without waiting for any disk or lock; false (dst's
+     * position unchanged) when that is not possible, and the caller uses {@link #read}.
+     */
+    boolean readIfCached(long offsetBytes, ByteBuffer dst);
+
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
     /** Makes the range read as zeroes, keeping redundancy consistent. */

@@ -2,6 +2,7 @@ package io.raidd.raid.volume;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,6 +51,37 @@ class RaidVolumeFaultTest {
         ByteBuffer buf = ByteBuffer.allocate(length);
         v.read(offset, buf);
         return buf.array();
+    }
+
+    @Test
+    void readIfCachedServesHealthyPiecesAndLeavesEveryFaultToTheBlockingPath() throws IOException {
+        for (int level : new int[] {0, 1, 5, 6, 10}) {
+            devices.clear();
+            int disks = level == 1 ? 3 : 4;
+            try (RaidVolume v = volume(level, disks, Duration.ofSeconds(10))) {
+                byte[] data = random((int) v.sizeBytes(), 40 + level);
+                v.write(0, ByteBuffer.wrap(data));
+                long offset = CHUNK - 512;
+                int length = 3 * CHUNK;
+                ByteBuffer dst = ByteBuffer.allocate(length);
+                assertTrue(v.readIfCached(offset, dst), "RAID-" + level + ": every member healthy and in memory");
+                assertArrayEquals(
+                        java.util.Arrays.copyOfRange(data, (int) offset, (int) offset + length),
+                        dst.array(),
+                        "RAID-" + level);
+                long readsBefore = v.readOps();
+
+                // An armed fault on any member the read needs sends it to the blocking path, untouched.
+                for (FaultInjectingBlockDevice d : devices) {
+                    d.failReads(0, 1);
+                }
+                ByteBuffer refused = ByteBuffer.allocate(length);
+                assertFalse(v.readIfCached(offset, refused), "RAID-" + level);
+                assertEquals(0, refused.position());
+                assertEquals(readsBefore, v.readOps());
+                assertFalse(v.readIfCached(v.sizeBytes() - 512, ByteBuffer.allocate(1024)), "past the end");
+            }
+        }
     }
 
     @Test
