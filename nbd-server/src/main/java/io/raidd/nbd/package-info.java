@@ -14,9 +14,13 @@
  *   <li>Transmission decoding: {@code NbdRequestDecoder} (state enum HEADER, RESERVE, PAYLOAD,
  *       SKIP_PAYLOAD, STOPPED) producing {@code NbdRequest}s, gated by {@code ConnectionBudget} and
  *       {@code SharedByteBudget}.
- *   <li>Command execution: {@code CommandExecutor} (checks on the event loop, device calls on I/O
- *       threads via {@code FairSubmitter}), {@code Replies} (encoding), {@code AllocationExtents}
- *       (base:allocation), driven per connection by {@code NbdTransmissionHandler}.
+ *   <li>Command execution: {@code CommandExecutor} (checks on the event loop; READs the device
+ *       holds in memory copied on the event loop through {@code BlockDevice.readIfCached}, which
+ *       never waits for a disk; every other device call on I/O threads via {@code FairSubmitter},
+ *       which keeps one worker per connection running its queue and adds workers only when the
+ *       queue stops making progress), {@code Replies} (encoding), {@code AllocationExtents}
+ *       (base:allocation), driven per connection by {@code NbdTransmissionHandler}, which writes
+ *       replies finished on I/O threads in batches.
  * </ul>
  *
  * <h2>Decisions where the protocol leaves a choice</h2>
