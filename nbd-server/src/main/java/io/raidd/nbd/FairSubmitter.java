@@ -41,6 +41,12 @@ final class FairSubmitter {
     /** Queued requests that saw no progress for this long get another worker. */
     static final long DEFAULT_STALL_NANOS = 100_000;
 
+    /**
+     * How often the check repeats while requests keep waiting: coarser than the stall time, so a
+     * connection with a steady backlog wakes its event loop at most a thousand times a second.
+     */
+    static final long RECHECK_NANOS = 1_000_000;
+
     private final Executor pool;
     private final int maxRunning;
     private final Timer timer;
@@ -65,7 +71,7 @@ final class FairSubmitter {
         queued.incrementAndGet();
         waiting.add(task);
         if (!tryAddWorker()) {
-            scheduleCheck();
+            scheduleCheck(stallNanos);
         }
     }
 
@@ -97,10 +103,10 @@ final class FairSubmitter {
         }
     }
 
-    private void scheduleCheck() {
+    private void scheduleCheck(long delayNanos) {
         if (checkScheduled.compareAndSet(false, true)) {
             try {
-                timer.schedule(this::check, stallNanos);
+                timer.schedule(this::check, delayNanos);
             } catch (RejectedExecutionException e) {
                 // The event loop is shutting down; running workers still drain the queue.
                 checkScheduled.set(false);
@@ -112,7 +118,7 @@ final class FairSubmitter {
         checkScheduled.set(false);
         tryAddWorker();
         if (queued.get() > 0) {
-            scheduleCheck();
+            scheduleCheck(Math.max(stallNanos, RECHECK_NANOS));
         }
     }
 

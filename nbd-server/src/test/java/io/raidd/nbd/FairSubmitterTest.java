@@ -17,11 +17,21 @@ class FairSubmitterTest {
     private final Queue<Runnable> pool = new ArrayDeque<>();
     /** Checks scheduled on the "event loop", run only when the test says so. */
     private final Queue<Runnable> timers = new ArrayDeque<>();
+    /** The delays those checks were scheduled with. */
+    private final List<Long> delays = new ArrayList<>();
 
     private long now;
 
     private FairSubmitter submitter(int maxRunning) {
-        return new FairSubmitter(pool::add, maxRunning, (check, delay) -> timers.add(check), () -> now, STALL);
+        return new FairSubmitter(
+                pool::add,
+                maxRunning,
+                (check, delay) -> {
+                    timers.add(check);
+                    delays.add(delay);
+                },
+                () -> now,
+                STALL);
     }
 
     private static FairSubmitter.Task task(List<String> log, String name, Runnable body) {
@@ -87,6 +97,10 @@ class FairSubmitterTest {
             timers.poll().run();
             assertEquals(1, pool.size(), "the cap of 2 holds");
             assertEquals(1, timers.size(), "the check stays armed while requests wait");
+            assertEquals(
+                    List.of(STALL, Math.max(STALL, FairSubmitter.RECHECK_NANOS), FairSubmitter.RECHECK_NANOS),
+                    delays,
+                    "first check after the stall time, then at the coarser recheck period");
             pool.poll().run();
         }));
         pool.poll().run();
