@@ -290,7 +290,7 @@ final class CommandExecutor {
     private ByteBuf read(NbdRequest r, ByteBufAllocator alloc) {
         int length = (int) r.lengthBytes;
         if (!session.structuredReplies()) {
-            ByteBuf buf = Replies.simpleWithRoom(dataAllocator(length, alloc), r.cookie, length);
+            ByteBuf buf = roomForWholeRead(r, alloc);
             try {
                 readInto(buf, r.offsetBytes, length);
             } catch (IOException | RuntimeException e) {
@@ -333,10 +333,7 @@ final class CommandExecutor {
         if (length == 0 || length > CACHED_READ_MAX_BYTES || (session.structuredReplies() && mayDescribeHoles(r))) {
             return null;
         }
-        ByteBufAllocator from = dataAllocator(length, alloc);
-        ByteBuf buf = session.structuredReplies()
-                ? Replies.dataWithRoom(from, r.cookie, true, r.offsetBytes, length)
-                : Replies.simpleWithRoom(from, r.cookie, length);
+        ByteBuf buf = roomForWholeRead(r, alloc);
         int at = buf.writerIndex();
         boolean served;
         try {
@@ -351,6 +348,18 @@ final class CommandExecutor {
         }
         buf.writerIndex(at + length);
         return completedRead(buf, length);
+    }
+
+    /**
+     * The header of a reply that carries the whole READ's data in one piece (a simple reply, or one
+     * final OFFSET_DATA chunk), with room for the data behind it.
+     */
+    private ByteBuf roomForWholeRead(NbdRequest r, ByteBufAllocator alloc) {
+        int length = (int) r.lengthBytes;
+        ByteBufAllocator from = dataAllocator(length, alloc);
+        return session.structuredReplies()
+                ? Replies.dataWithRoom(from, r.cookie, true, r.offsetBytes, length)
+                : Replies.simpleWithRoom(from, r.cookie, length);
     }
 
     /** A structured READ that asks the device where its holes are, to send them as OFFSET_HOLE. */

@@ -85,15 +85,13 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
         CommandExecutor.Refusal refusal = commands.check(r);
         if (refusal != null) {
             r.releasePayload();
-            writeReply(commands.refuse(r, refusal, ctx.alloc()), r);
-            ctx.flush();
+            writeReplyAndFlush(commands.refuse(r, refusal, ctx.alloc()), r);
             return;
         }
         if (r.type == RequestDescriptor.CMD_READ) {
             ByteBuf cached = commands.readIfCached(r, ctx.alloc());
             if (cached != null) {
-                writeReply(cached, r);
-                ctx.flush();
+                writeReplyAndFlush(cached, r);
                 return;
             }
         }
@@ -131,8 +129,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
 
     private void sendFromAnyThread(ByteBuf reply, NbdRequest r) {
         if (ctx.executor().inEventLoop()) {
-            writeReply(reply, r);
-            ctx.flush();
+            writeReplyAndFlush(reply, r);
             return;
         }
         finished.add(new Finished(reply, r));
@@ -157,6 +154,11 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
         while ((f = finished.poll()) != null) {
             writeReply(f.reply, f.request);
         }
+        ctx.flush();
+    }
+
+    private void writeReplyAndFlush(ByteBuf reply, NbdRequest r) {
+        writeReply(reply, r);
         ctx.flush();
     }
 
