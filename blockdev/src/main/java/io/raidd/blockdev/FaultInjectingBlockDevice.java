@@ -43,7 +43,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
      */
     private final ReentrantReadWriteLock powerGate = new ReentrantReadWriteLock();
 
-    // Volatile so readIfCached can look without taking powerLock, which is held during I/O.
+    // Volatile so viewIfCached can look without taking powerLock, which is held during I/O.
     private volatile boolean powerTracking;
     private volatile boolean poweredOff;
     private final List<PreImage> unflushed = new ArrayList<>();
@@ -341,7 +341,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
      * blocking path, where it is counted and reported like a real one.
      */
     @Override
-    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
         boolean armed = failStopped
                 || opsUntilFailStop.get() >= 0
                 || !errorRanges.isEmpty()
@@ -350,7 +350,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
                 || hang != null
                 || powerTracking
                 || poweredOff;
-        if (armed || !inner.readIfCached(offsetBytes, dst)) {
+        if (armed || !inner.viewIfCached(offsetBytes, lengthBytes, out)) {
             return false;
         }
         reads.incrementAndGet();

@@ -92,13 +92,13 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         }
     }
 
-    /** Served from the file's mapping when every page is resident ({@link PageCacheReader}). */
+    /** Views of the file's mapping when every page is resident ({@link PageCacheReader}). */
     @Override
-    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        if (isClosed() || offsetBytes < 0 || offsetBytes > sizeBytes - dst.remaining()) {
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+        if (isClosed() || offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes - lengthBytes) {
             return false;
         }
-        return cached.read(offsetBytes, dst);
+        return cached.views(offsetBytes, lengthBytes, out);
     }
 
     @Override

@@ -15,6 +15,8 @@ public final class MemoryBlockDevice implements BlockDevice {
     private static final int PAGE_SHIFT = 16;
     private static final int PAGE_BYTES = 1 << PAGE_SHIFT;
 
+    private static final byte[] ZERO_PAGE = new byte[PAGE_BYTES];
+
     private final long sizeBytes;
     private final int logicalBlockSizeBytes;
     private final AtomicReferenceArray<byte[]> pages;
@@ -43,17 +45,24 @@ public final class MemoryBlockDevice implements BlockDevice {
         return logicalBlockSizeBytes;
     }
 
-    /** Everything is in memory: the same as {@link #read}, unless the device is closed. */
+    /** Everything is in memory: views of the pages (a shared zero page for unwritten ones), unless closed. */
     @Override
-    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        int base = dst.position();
-        try {
-            read(offsetBytes, dst);
-            return true;
-        } catch (IOException | RuntimeException e) {
-            dst.position(base);
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+        if (closed || offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes - lengthBytes) {
             return false;
         }
+        long pos = offsetBytes;
+        long end = offsetBytes + lengthBytes;
+        while (pos < end) {
+            int inPage = (int) (pos & (PAGE_BYTES - 1));
+            int n = (int) Math.min(end - pos, PAGE_BYTES - inPage);
+            byte[] page = pages.get((int) (pos >>> PAGE_SHIFT));
+            out.add(ByteBuffer.wrap(page == null ? ZERO_PAGE : page, inPage, n)
+                    .slice()
+                    .asReadOnlyBuffer());
+            pos += n;
+        }
+        return true;
     }
 
     @Override

@@ -4,28 +4,31 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 /**
- * Reads a regular file's bytes from memory when, and only when, every page of the range is
+ * Gives views of a regular file's bytes in memory when, and only when, every page of the range is
  * resident in the page cache (tmpfs pages always are unless swapped out): the caller then copies
- * memory instead of making a system call that may sleep on a disk. This is what lets an NBD event
- * loop answer a cached read itself. {@code preadv2(RWF_NOWAIT)} is the usual tool for that, but tmpfs
- * answers it with EOPNOTSUPP (Linux 6.x), so residency is asked with {@code mincore(2)} on a
- * shared read-only mapping instead ({@link MappedByteBuffer#isLoaded()}).
+ * memory, or hands the pages to a socket, instead of making a system call that may sleep on a disk.
+ * This is what lets an NBD event loop answer a cached read itself. {@code preadv2(RWF_NOWAIT)} is
+ * the usual tool for that, but tmpfs answers it with EOPNOTSUPP (Linux 6.x), so residency is asked
+ * with {@code mincore(2)} on a shared read-only mapping instead ({@link MappedByteBuffer#isLoaded()}).
  *
  * <ul>
- *   <li>A page evicted between the check and the copy is read in by a page fault: a rare stall of
- *       one disk read, which on a hung disk does not end. The window is the microseconds between
- *       the two steps.
+ *   <li>A page evicted between the check and its use is read in by a page fault: a rare stall of
+ *       one disk read, which on a hung disk does not end. The window is the time between the check
+ *       and the copy, or, for views sent as they are, until the socket has taken them: at once
+ *       normally, at the client's pace when it reads replies slowly.
  *   <li>Writes through the file descriptor and reads through the mapping share the page cache, so
  *       the mapping is never stale.
- *   <li>A file shrunk under the mapping makes the copy fault (SIGBUS, which the JVM turns into an
- *       {@link InternalError}); the read then answers "not resident" and the caller's ordinary read
- *       reports the real problem.
+ *   <li>A file shrunk under the mapping makes a copy from it fault (SIGBUS, which the JVM turns
+ *       into an {@link InternalError}), and a socket write from it fail with EFAULT; the copy then
+ *       answers "not resident" and the caller's ordinary read reports the real problem.
  *   <li>Mappings are made lazily, {@link #WINDOW_BYTES} at a time, and never unmapped explicitly:
- *       the JVM unmaps them once unreachable, so a copy racing with close stays safe.
+ *       the JVM unmaps them once unreachable (a view keeps its mapping reachable), so a view used
+ *       after close stays safe.
  * </ul>
  *
  * Thread-safe.
@@ -44,12 +47,13 @@ final class PageCacheReader {
     }
 
     /**
-     * Copies {@code [offsetBytes, offsetBytes + dst.remaining())} into {@code dst} if every page is
-     * resident and returns true; otherwise returns false with {@code dst}'s position unchanged.
+     * Appends views of {@code [offsetBytes, offsetBytes + lengthBytes)} (one per mapping window it
+     * crosses) to {@code out} if every page is resident and returns true; otherwise returns false
+     * with {@code out} as it was.
      */
-    boolean read(long offsetBytes, ByteBuffer dst) {
-        int base = dst.position();
-        long end = offsetBytes + dst.remaining();
+    boolean views(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+        int mark = out.size();
+        long end = offsetBytes + lengthBytes;
         try {
             long pos = offsetBytes;
             while (pos < end) {
@@ -58,15 +62,15 @@ final class PageCacheReader {
                 int n = (int) Math.min(end - pos, WINDOW_BYTES - in);
                 MappedByteBuffer part = window(w).slice(in, n);
                 if (!part.isLoaded()) {
-                    dst.position(base);
+                    out.subList(mark, out.size()).clear();
                     return false;
                 }
-                dst.put(part);
+                out.add(part);
                 pos += n;
             }
             return true;
         } catch (IOException | RuntimeException | InternalError e) {
-            dst.position(base);
+            out.subList(mark, out.size()).clear();
             return false;
         }
     }

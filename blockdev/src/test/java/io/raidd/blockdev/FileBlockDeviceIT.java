@@ -17,6 +17,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -58,6 +59,15 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
         dst.position(100).get(back);
         assertArrayEquals(data, back);
 
+        // Views are the page cache itself: they show what is there when they are read.
+        List<ByteBuffer> views = new ArrayList<>();
+        assertTrue(device.viewIfCached(2 * MIB - 4096, data.length, views));
+        assertEquals(data.length, views.stream().mapToInt(ByteBuffer::remaining).sum());
+        assertEquals(data[0], views.get(0).get(0));
+        device.write(2 * MIB - 4096, ByteBuffer.wrap(new byte[] {(byte) ~data[0]}));
+        assertEquals((byte) ~data[0], views.get(0).get(0), "a later write shows through a view");
+        device.write(2 * MIB - 4096, ByteBuffer.wrap(data, 0, 1));
+
         // A hole never written nor read has no page in memory: left to the blocking read.
         ByteBuffer hole = ByteBuffer.allocate(4096);
         assertFalse(device.readIfCached(SIZE_BYTES - 4096, hole));
@@ -69,6 +79,7 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
             file.setLength(MIB);
         }
         assertFalse(device.readIfCached(2 * MIB - 4096, ByteBuffer.allocate(data.length)));
+        assertFalse(device.viewIfCached(2 * MIB - 4096, data.length, new ArrayList<>()));
         assertThrows(EOFException.class, () -> device.read(2 * MIB - 4096, ByteBuffer.allocate(4096)));
 
         device.close();

@@ -16,6 +16,7 @@ import static io.raidd.nbd.RequestDescriptor.FLAG_REQ_ONE;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.raidd.blockdev.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -38,7 +39,7 @@ final class CommandExecutor {
     /** Zero runs at least this long inside a read are sent as OFFSET_HOLE instead of data. */
     static final int HOLE_CHUNK_MIN_BYTES = 4096;
 
-    /** Cached reads up to this length are copied on the event loop; longer ones go to I/O threads. */
+    /** Under TLS, cached reads up to this length are copied on the event loop; longer ones go to I/O threads. */
     static final int CACHED_READ_MAX_BYTES = 1024 * 1024;
 
     private static final int ZERO_WRITE_CHUNK_BYTES = 1024 * 1024;
@@ -323,26 +324,53 @@ final class CommandExecutor {
     }
 
     /**
-     * The reply to a checked READ served from the device's memory ({@link BlockDevice#readIfCached}),
-     * for the event loop; null when the read must go to an I/O thread instead: empty or longer than
-     * {@link #CACHED_READ_MAX_BYTES}, a structured reply that may describe holes, or data not all in
-     * memory.
+     * The reply to a checked READ served from the device's memory, for the event loop; null when the
+     * read must go to an I/O thread instead: empty, a structured reply that may describe holes, or
+     * data not all in memory. On a plain connection the reply is the header followed by the device's
+     * own memory ({@link BlockDevice#viewIfCached}), which the socket write copies once, straight
+     * into the kernel; the reply goes out right away, so bytes a later write changes first are what
+     * a read overlapping it in flight may see anyway. Under TLS, where the encryption copies every
+     * byte regardless, reads up to {@link #CACHED_READ_MAX_BYTES} are copied into the reply instead
+     * ({@link BlockDevice#readIfCached}), so no mapping is read outside this call.
      */
     ByteBuf readIfCached(NbdRequest r, ByteBufAllocator alloc) {
         int length = (int) r.lengthBytes;
-        if (length == 0 || length > CACHED_READ_MAX_BYTES || (session.structuredReplies() && mayDescribeHoles(r))) {
+        if (length == 0 || (session.structuredReplies() && mayDescribeHoles(r))) {
+            return null;
+        }
+        try {
+            return session.encrypted() ? copyIfCached(r, alloc) : viewIfCached(r, alloc);
+        } catch (RuntimeException e) {
+            // A device bug; the blocking path reports it properly.
+            return null;
+        }
+    }
+
+    private ByteBuf viewIfCached(NbdRequest r, ByteBufAllocator alloc) {
+        int length = (int) r.lengthBytes;
+        List<ByteBuffer> views = new ArrayList<>(4);
+        if (!device.viewIfCached(r.offsetBytes, length, views)) {
+            return null;
+        }
+        ByteBuf header = session.structuredReplies()
+                ? Replies.dataHeader(alloc, r.cookie, true, r.offsetBytes, length)
+                : Replies.simple(alloc, r.cookie, NbdErrno.OK);
+        CompositeByteBuf reply = alloc.compositeDirectBuffer(1 + views.size());
+        reply.addComponent(true, header);
+        for (ByteBuffer view : views) {
+            reply.addComponent(true, Unpooled.wrappedBuffer(view));
+        }
+        return completedRead(reply, length);
+    }
+
+    private ByteBuf copyIfCached(NbdRequest r, ByteBufAllocator alloc) {
+        int length = (int) r.lengthBytes;
+        if (length > CACHED_READ_MAX_BYTES) {
             return null;
         }
         ByteBuf buf = roomForWholeRead(r, alloc);
         int at = buf.writerIndex();
-        boolean served;
-        try {
-            served = device.readIfCached(r.offsetBytes, buf.nioBuffer(at, length));
-        } catch (RuntimeException e) {
-            // A device bug; the blocking path reports it properly.
-            served = false;
-        }
-        if (!served) {
+        if (!device.readIfCached(r.offsetBytes, buf.nioBuffer(at, length))) {
             buf.release();
             return null;
         }

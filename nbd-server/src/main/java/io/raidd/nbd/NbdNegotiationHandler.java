@@ -444,7 +444,13 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
         String export = entry.export.name();
         int contextId = export.equals(allocationContextExport) ? CommandExecutor.ALLOCATION_CONTEXT_ID : 0;
         TransmissionSession session = new TransmissionSession(
-                entry, flags, structuredReplies, contextId, blockSizeNegotiated, server.config.maxPayloadBytes());
+                entry,
+                flags,
+                structuredReplies,
+                contextId,
+                blockSizeNegotiated,
+                server.config.maxPayloadBytes(),
+                tlsActive);
         ConnectionBudget budget = new ConnectionBudget(
                 server.config.maxInFlightRequestsPerConnection(),
                 server.config.maxInFlightBytesPerConnection(),

@@ -53,8 +53,19 @@ final class Replies {
 
     /** An OFFSET_DATA chunk header plus offset, with capacity for the data the caller appends. */
     static ByteBuf dataWithRoom(ByteBufAllocator alloc, long cookie, boolean done, long offset, int dataLength) {
+        return dataHeader(alloc, cookie, done, offset, dataLength, dataLength);
+    }
+
+    /** An OFFSET_DATA chunk header plus offset for {@code dataLength} bytes sent separately. */
+    static ByteBuf dataHeader(ByteBufAllocator alloc, long cookie, boolean done, long offset, int dataLength) {
+        return dataHeader(alloc, cookie, done, offset, dataLength, 0);
+    }
+
+    private static ByteBuf dataHeader(
+            ByteBufAllocator alloc, long cookie, boolean done, long offset, int dataLength, int room) {
         int payload = StructuredReplyDescriptor.OFFSET_FIELD_LENGTH + dataLength;
-        ByteBuf buf = alloc.directBuffer(StructuredReplyDescriptor.HEADER_LENGTH + payload);
+        ByteBuf buf = alloc.directBuffer(
+                StructuredReplyDescriptor.HEADER_LENGTH + StructuredReplyDescriptor.OFFSET_FIELD_LENGTH + room);
         writeChunkHeader(buf, done, StructuredReplyDescriptor.TYPE_OFFSET_DATA, cookie, payload);
         buf.writeLong(offset);
         return buf;

@@ -7,6 +7,7 @@ package io.raidd.nbd;
  * @param allocationContextId id of base:allocation, or 0 when no context was selected
  * @param blockSizeNegotiated the client asked for NBD_INFO_BLOCK_SIZE in GO and so promised to
  *     honour the advertised minimum block size; unaligned requests are then refused
+ * @param encrypted the connection runs over TLS, so every reply byte is copied once more anyway
  */
 record TransmissionSession(
         ExportEntry entry,
@@ -14,7 +15,8 @@ record TransmissionSession(
         boolean structuredReplies,
         int allocationContextId,
         boolean blockSizeNegotiated,
-        int maxPayloadBytes) {
+        int maxPayloadBytes,
+        boolean encrypted) {
 
     NbdExport export() {
         return entry.export;

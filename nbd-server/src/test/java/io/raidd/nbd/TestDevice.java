@@ -28,7 +28,7 @@ final class TestDevice implements BlockDevice {
     final AtomicReference<IOException> failNextIo = new AtomicReference<>();
     private final Map<Long, Gate> gates = new ConcurrentHashMap<>();
     volatile boolean readOnly;
-    /** When set, reads the delegate can serve from memory are offered to {@link #readIfCached}. */
+    /** When set, reads the delegate can serve from memory are offered to {@link #viewIfCached}. */
     volatile boolean cachedReads;
 
     final AtomicInteger cachedReadHits = new AtomicInteger();
@@ -102,8 +102,8 @@ final class TestDevice implements BlockDevice {
     }
 
     @Override
-    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        if (!cachedReads || !delegate.readIfCached(offsetBytes, dst)) {
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, java.util.List<ByteBuffer> out) {
+        if (!cachedReads || !delegate.viewIfCached(offsetBytes, lengthBytes, out)) {
             return false;
         }
         cachedReadHits.incrementAndGet();

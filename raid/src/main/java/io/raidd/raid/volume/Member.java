@@ -120,11 +120,11 @@ public final class Member implements AutoCloseable {
     }
 
     /**
-     * Reads from memory only ({@link BlockDevice#readIfCached}): false when the member is not
-     * active or any byte would have to come from its disk. Errors are left for the blocking read.
+     * Views of the member's memory only ({@link BlockDevice#viewIfCached}): false when the member is
+     * not active or any byte would have to come from its disk. Errors are left for the blocking read.
      */
-    boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        return usable() && device.readIfCached(dataOffsetBytes + offsetBytes, dst);
+    boolean viewIfCached(long offsetBytes, int lengthBytes, java.util.List<ByteBuffer> out) {
+        return usable() && device.viewIfCached(dataOffsetBytes + offsetBytes, lengthBytes, out);
     }
 
     IoAction read(long offsetBytes, ByteBuffer dst) {

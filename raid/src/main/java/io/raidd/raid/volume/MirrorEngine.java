@@ -86,17 +86,14 @@ final class MirrorEngine implements VolumeEngine {
 
     /** The direct read path from the preferred usable copy's memory; see {@link #read}. */
     @Override
-    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        int base = dst.position();
-        int length = dst.remaining();
-        for (Piece p : Piece.split(offsetBytes, length, chunkBytes)) {
-            ByteBuffer part = dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes());
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+        for (Piece p : Piece.split(offsetBytes, lengthBytes, chunkBytes)) {
             boolean served = false;
-            for (int c = 0; c < copies && !served; c++) {
+            for (int c = 0; c < copies; c++) {
                 int copy = (preferredCopy(p.chunk()) + c) % copies;
                 Member m = copyMember(p.chunk(), copy);
                 if (m.usable()) {
-                    served = m.readIfCached(memberOffset(p, copy), part);
+                    served = m.viewIfCached(memberOffset(p, copy), p.lengthBytes(), out);
                     break;
                 }
             }
@@ -104,7 +101,6 @@ final class MirrorEngine implements VolumeEngine {
                 return false;
             }
         }
-        dst.position(base + length);
         return true;
     }
 

@@ -100,22 +100,17 @@ final class ParityEngine implements VolumeEngine {
 
     /**
      * The direct read path from members' memory. Like {@link #read} it takes no stripe lock: data
-     * chunks are read where they lie, and a missing member means a reconstruction, which is left to
-     * the blocking path.
+     * chunks are viewed where they lie, and a missing member means a reconstruction, which is left
+     * to the blocking path.
      */
     @Override
-    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        int base = dst.position();
-        int length = dst.remaining();
-        List<Piece> pieces = Piece.split(offsetBytes, length, chunkBytes);
-        for (Piece p : pieces) {
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+        for (Piece p : Piece.split(offsetBytes, lengthBytes, chunkBytes)) {
             Member m = members.get(layout.dataDisk(stripeOf(p), dataIndexOf(p)));
-            ByteBuffer part = dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes());
-            if (!m.readIfCached(memberOffset(stripeOf(p), p.inChunkBytes()), part)) {
+            if (!m.viewIfCached(memberOffset(stripeOf(p), p.inChunkBytes()), p.lengthBytes(), out)) {
                 return false;
             }
         }
-        dst.position(base + length);
         return true;
     }
 

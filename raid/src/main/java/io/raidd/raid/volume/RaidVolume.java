@@ -223,15 +223,19 @@ public final class RaidVolume implements BlockDevice {
         bytesRead.addAndGet(length);
     }
 
-    /** Served from members' memory when every piece is cached there; see {@link BlockDevice#readIfCached}. */
+    /** Views of members' memory when every piece is cached there; see {@link BlockDevice#viewIfCached}. */
     @Override
-    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        int length = dst.remaining();
-        if (closed || offsetBytes < 0 || offsetBytes > sizeBytes() - length || !engine.readIfCached(offsetBytes, dst)) {
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+        if (closed || offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes() - lengthBytes) {
+            return false;
+        }
+        int mark = out.size();
+        if (!engine.viewIfCached(offsetBytes, lengthBytes, out)) {
+            out.subList(mark, out.size()).clear();
             return false;
         }
         readOps.incrementAndGet();
-        bytesRead.addAndGet(length);
+        bytesRead.addAndGet(lengthBytes);
         return true;
     }
 

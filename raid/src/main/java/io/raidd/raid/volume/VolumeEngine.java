@@ -11,10 +11,11 @@ interface VolumeEngine {
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
     /**
-     * Serves a read from members' memory alone, without waiting for any disk or lock; false (dst's
-     * position unchanged) when that is not possible, and the caller uses {@link #read}.
+     * Appends views of members' memory that hold the range, without waiting for any disk or lock;
+     * false when that is not possible (views may have been appended; the caller drops them) and the
+     * caller uses {@link #read}. See {@link io.raidd.blockdev.BlockDevice#viewIfCached}.
      */
-    boolean readIfCached(long offsetBytes, ByteBuffer dst);
+    boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out);
 
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
