@@ -43,6 +43,38 @@ public final class ParityKernels {
         return Holder.SELECTION.reason();
     }
 
+    /**
+     * Runs every operation of {@code kernel} over small blocks {@code rounds} times, so that the JIT
+     * compiles it before real stripes need it. The Vector API kernel runs many times slower
+     * interpreted or C1-compiled than under C2 (the allocation of every intermediate vector), and a
+     * daemon otherwise spends its first seconds of writes and rebuilds at that speed. Returns a
+     * checksum of the results, so the work cannot be optimised away.
+     */
+    public static long warmUp(ParityKernel kernel, int rounds) {
+        final int length = 8 * 1024;
+        final int count = 4;
+        final byte[][] data = new byte[count + 2][length];
+        for (int d = 0; d < data.length; d++) {
+            for (int i = 0; i < length; i++) {
+                data[d][i] = (byte) (i * 31 + d * 7);
+            }
+        }
+        final byte[] p = data[count];
+        final byte[] q = data[count + 1];
+        long sum = 0;
+        for (int r = 0; r < rounds; r++) {
+            kernel.pq(data, count, p, q, 0, length);
+            kernel.p(data, count, p, 0, length);
+            kernel.xorInto(p, q, 0, length);
+            kernel.mulXorInto(r | 1, p, q, 0, length);
+            kernel.mul(r | 2, q, q, 0, length);
+            kernel.recoverTwoData(r | 3, r | 5, p, q, data[0], data[1], 0, length);
+            kernel.recoverDataAndP(r | 7, p, q, data[2], 0, length);
+            sum += q[r % length];
+        }
+        return sum;
+    }
+
     /** Every kernel that can run in this JVM, the reference first; for tests and benchmarks. */
     public static List<ParityKernel> all() {
         final List<ParityKernel> kernels = new ArrayList<>(List.of(REFERENCE, SWAR));

@@ -20,6 +20,15 @@ class ParityKernelsTest {
     private static final VectorAvailability ABSENT = VectorAvailability.unavailable("module absent");
 
     @Test
+    void warmUpComputesTheSameResultsWithEveryKernel() {
+        long expected = ParityKernels.warmUp(new ReferenceKernel(), 5);
+        for (ParityKernel kernel : ParityKernels.all()) {
+            assertEquals(expected, ParityKernels.warmUp(kernel, 5), kernel.name());
+        }
+        assertTrue(expected != ParityKernels.warmUp(new ReferenceKernel(), 4), "the checksum depends on the work");
+    }
+
+    @Test
     void prefersVectorWhenItCanRun() {
         final Selection selection = ParityKernels.select(null, PRESENT);
         assertSame(FAKE_VECTOR, selection.kernel());
