@@ -33,7 +33,7 @@ public final class FileBlockDevice extends ChannelBlockDevice {
     private FileBlockDevice(Path path, boolean readOnly, FileChannel channel, int fd, long sizeBytes) {
         super(path, readOnly, channel, fd);
         this.sizeBytes = sizeBytes;
-        this.cached = new PageCacheReader(this::currentChannel, sizeBytes);
+        this.cached = new PageCacheReader(this::openForMapping, sizeBytes);
     }
 
     /**
@@ -90,6 +90,16 @@ public final class FileBlockDevice extends ChannelBlockDevice {
             }
             throw e;
         }
+    }
+
+    /**
+     * A read-only channel on this device's file, for mapping. The JDK extends a file that is shorter
+     * than a region mapped through a writable channel, whatever the map mode; a read must never do
+     * that to a file shrunk under us. Reopened through our own descriptor, so it is the same file
+     * even if the path now names another.
+     */
+    private FileChannel openForMapping() throws IOException {
+        return withFd(fd -> FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ));
     }
 
     /** Views of the file's mapping when every page is resident ({@link PageCacheReader}). */

@@ -6,7 +6,6 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.function.Supplier;
 
 /**
  * Gives views of a regular file's bytes in memory when, and only when, every page of the range is
@@ -23,6 +22,8 @@ import java.util.function.Supplier;
  *       normally, at the client's pace when it reads replies slowly.
  *   <li>Writes through the file descriptor and reads through the mapping share the page cache, so
  *       the mapping is never stale.
+ *   <li>A window is mapped through a read-only channel: the JDK extends a file shorter than the
+ *       mapped region when the channel is writable, which a read must never do.
  *   <li>A file shrunk under the mapping makes a copy from it fault (SIGBUS, which the JVM turns
  *       into an {@link InternalError}), and a socket write from it fail with EFAULT; the copy then
  *       answers "not resident" and the caller's ordinary read reports the real problem.
@@ -36,12 +37,17 @@ import java.util.function.Supplier;
 final class PageCacheReader {
     static final int WINDOW_BYTES = 1 << 30;
 
-    private final Supplier<FileChannel> channel;
+    /** Opens a read-only channel on the file; the reader maps through it and closes it. */
+    interface ChannelOpener {
+        FileChannel open() throws IOException;
+    }
+
+    private final ChannelOpener opener;
     private final long sizeBytes;
     private final AtomicReferenceArray<MappedByteBuffer> windows;
 
-    PageCacheReader(Supplier<FileChannel> channel, long sizeBytes) {
-        this.channel = channel;
+    PageCacheReader(ChannelOpener opener, long sizeBytes) {
+        this.opener = opener;
         this.sizeBytes = sizeBytes;
         this.windows = new AtomicReferenceArray<>((int) ((sizeBytes + WINDOW_BYTES - 1) / WINDOW_BYTES));
     }
@@ -81,7 +87,11 @@ final class PageCacheReader {
             return mapped;
         }
         long start = (long) w * WINDOW_BYTES;
-        mapped = channel.get().map(FileChannel.MapMode.READ_ONLY, start, Math.min(WINDOW_BYTES, sizeBytes - start));
+        long length = Math.min(WINDOW_BYTES, sizeBytes - start);
+        // Read-only, so a file shrunk below the window fails the map instead of being extended.
+        try (FileChannel channel = opener.open()) {
+            mapped = channel.map(FileChannel.MapMode.READ_ONLY, start, length);
+        }
         // Two threads may map the same window at once; one mapping wins, the other is dropped.
         return windows.compareAndSet(w, null, mapped) ? mapped : windows.get(w);
     }

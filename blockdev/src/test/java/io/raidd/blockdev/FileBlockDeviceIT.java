@@ -87,6 +87,18 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
     }
 
     @Test
+    void aCachedReadOfAFileShrunkBeforeItWasMappedLeavesTheFileAsItIs() throws IOException {
+        device.write(0, ByteBuffer.wrap(filled(8192, (byte) 3)));
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength(4096);
+        }
+        // The first cached read maps the file; mapping it writable would have grown it back.
+        assertFalse(device.readIfCached(0, ByteBuffer.allocate(8192)));
+        assertEquals(4096, Files.size(image), "a read must not extend the file");
+        assertThrows(EOFException.class, () -> device.read(0, ByteBuffer.allocate(8192)));
+    }
+
+    @Test
     void allocationFindsWrittenDataBetweenHoles() throws IOException {
         device.write(MIB, ByteBuffer.wrap(filled(4096, (byte) 7)));
         device.flush();
