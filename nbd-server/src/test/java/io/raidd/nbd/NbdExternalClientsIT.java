@@ -201,11 +201,14 @@ class NbdExternalClientsIT {
     @Test
     void nioTransportServesTcpAndUnixSockets(@TempDir Path nioDir) throws Exception {
         Path nioSocket = nioDir.resolve("nio.sock");
+        MemoryBlockDevice nioDevice = new MemoryBlockDevice(4L << 20);
+        byte[] data = random(4 << 20, SEED + 7);
+        nioDevice.write(0, ByteBuffer.wrap(data));
         try (NbdServer nio = new NbdServer(NbdServerConfig.builder()
                 .listenTcp("127.0.0.1", 0)
                 .listenUnix(nioSocket)
                 .preferNativeTransport(false)
-                .export(NbdExport.builder("n", new MemoryBlockDevice(4L << 20)).build())
+                .export(NbdExport.builder("n", nioDevice).build())
                 .build())) {
             List<SocketAddress> bound = nio.start();
             int port = ((InetSocketAddress) bound.get(0)).getPort();
@@ -217,6 +220,15 @@ class NbdExternalClientsIT {
                     .assertSuccess()
                     .stdout();
             assertTrue(overUnix.contains("export-size: 4194304"), overUnix);
+            // Reads the device holds in memory are sent as views of it, through NIO's own writes.
+            Path out = nioDir.resolve("nio-out.bin");
+            ExternalTool.run(
+                            TIMEOUT,
+                            ExternalTool.require("nbdcopy", "libnbd-bin").toString(),
+                            "nbd://127.0.0.1:" + port + "/n",
+                            out.toString())
+                    .assertSuccess();
+            assertEquals(sha256(data), sha256(Files.readAllBytes(out)), "file after nbdcopy out over NIO");
         }
         assertFalse(Files.exists(nioSocket));
     }
