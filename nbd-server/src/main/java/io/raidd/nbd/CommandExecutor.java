@@ -352,13 +352,19 @@ final class CommandExecutor {
         if (!device.viewIfCached(r.offsetBytes, length, views)) {
             return null;
         }
-        ByteBuf header = session.structuredReplies()
-                ? Replies.dataHeader(alloc, r.cookie, true, r.offsetBytes, length)
-                : Replies.simple(alloc, r.cookie, NbdErrno.OK);
         CompositeByteBuf reply = alloc.compositeDirectBuffer(1 + views.size());
-        reply.addComponent(true, header);
-        for (ByteBuffer view : views) {
-            reply.addComponent(true, Unpooled.wrappedBuffer(view));
+        try {
+            reply.addComponent(
+                    true,
+                    session.structuredReplies()
+                            ? Replies.dataHeader(alloc, r.cookie, true, r.offsetBytes, length)
+                            : Replies.simple(alloc, r.cookie, NbdErrno.OK));
+            for (ByteBuffer view : views) {
+                reply.addComponent(true, Unpooled.wrappedBuffer(view));
+            }
+        } catch (RuntimeException | Error e) {
+            reply.release();
+            throw e;
         }
         return completedRead(reply, length);
     }
