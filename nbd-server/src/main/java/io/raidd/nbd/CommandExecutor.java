@@ -376,12 +376,17 @@ final class CommandExecutor {
         }
         ByteBuf buf = roomForWholeRead(r, alloc);
         int at = buf.writerIndex();
-        if (!device.readIfCached(r.offsetBytes, buf.nioBuffer(at, length))) {
+        try {
+            if (device.readIfCached(r.offsetBytes, buf.nioBuffer(at, length))) {
+                buf.writerIndex(at + length);
+                return completedRead(buf, length);
+            }
+        } catch (RuntimeException e) {
             buf.release();
-            return null;
+            throw e;
         }
-        buf.writerIndex(at + length);
-        return completedRead(buf, length);
+        buf.release();
+        return null;
     }
 
     /**
