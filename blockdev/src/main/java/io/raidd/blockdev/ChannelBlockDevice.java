@@ -188,11 +188,6 @@ abstract class ChannelBlockDevice implements BlockDevice {
         }
     }
 
-    /** The channel in use now (it is replaced when an interrupt closed the previous one). */
-    final FileChannel currentChannel() {
-        return channel;
-    }
-
     final boolean isClosed() {
         return closed.get();
     }

@@ -291,7 +291,7 @@ final class CommandExecutor {
     private ByteBuf read(NbdRequest r, ByteBufAllocator alloc) {
         int length = (int) r.lengthBytes;
         if (!session.structuredReplies()) {
-            ByteBuf buf = roomForWholeRead(r, alloc);
+            ByteBuf buf = wholeReadHeader(r, alloc, length);
             try {
                 readInto(buf, r.offsetBytes, length);
             } catch (IOException | RuntimeException e) {
@@ -354,11 +354,7 @@ final class CommandExecutor {
         }
         CompositeByteBuf reply = alloc.compositeDirectBuffer(1 + views.size());
         try {
-            reply.addComponent(
-                    true,
-                    session.structuredReplies()
-                            ? Replies.dataHeader(alloc, r.cookie, true, r.offsetBytes, length)
-                            : Replies.simple(alloc, r.cookie, NbdErrno.OK));
+            reply.addComponent(true, wholeReadHeader(r, alloc, 0));
             for (ByteBuffer view : views) {
                 reply.addComponent(true, Unpooled.wrappedBuffer(view));
             }
@@ -374,7 +370,7 @@ final class CommandExecutor {
         if (length > CACHED_READ_MAX_BYTES) {
             return null;
         }
-        ByteBuf buf = roomForWholeRead(r, alloc);
+        ByteBuf buf = wholeReadHeader(r, alloc, length);
         int at = buf.writerIndex();
         try {
             if (device.readIfCached(r.offsetBytes, buf.nioBuffer(at, length))) {
@@ -391,14 +387,14 @@ final class CommandExecutor {
 
     /**
      * The header of a reply that carries the whole READ's data in one piece (a simple reply, or one
-     * final OFFSET_DATA chunk), with room for the data behind it.
+     * final OFFSET_DATA chunk), with room for {@code roomBytes} of the data behind it: all of it
+     * when it is copied in, none when it follows in buffers of its own.
      */
-    private ByteBuf roomForWholeRead(NbdRequest r, ByteBufAllocator alloc) {
-        int length = (int) r.lengthBytes;
-        ByteBufAllocator from = dataAllocator(length, alloc);
+    private ByteBuf wholeReadHeader(NbdRequest r, ByteBufAllocator alloc, int roomBytes) {
+        ByteBufAllocator from = dataAllocator(roomBytes, alloc);
         return session.structuredReplies()
-                ? Replies.dataWithRoom(from, r.cookie, true, r.offsetBytes, length)
-                : Replies.simpleWithRoom(from, r.cookie, length);
+                ? Replies.dataHeader(from, r.cookie, true, r.offsetBytes, (int) r.lengthBytes, roomBytes)
+                : Replies.simpleWithRoom(from, r.cookie, roomBytes);
     }
 
     /** A structured READ that asks the device where its holes are, to send them as OFFSET_HOLE. */

@@ -18,7 +18,7 @@ final class Replies {
         return buf;
     }
 
-    /** A simple reply header with capacity for {@code dataLength} bytes of data to follow. */
+    /** A simple reply header with capacity for {@code dataLength} bytes of data behind it (may be 0). */
     static ByteBuf simpleWithRoom(ByteBufAllocator alloc, long cookie, int dataLength) {
         ByteBuf buf = alloc.directBuffer(SimpleReplyDescriptor.HEADER_LENGTH + dataLength);
         writeSimpleHeader(buf, cookie, NbdErrno.OK);
@@ -56,12 +56,11 @@ final class Replies {
         return dataHeader(alloc, cookie, done, offset, dataLength, dataLength);
     }
 
-    /** An OFFSET_DATA chunk header plus offset for {@code dataLength} bytes sent separately. */
-    static ByteBuf dataHeader(ByteBufAllocator alloc, long cookie, boolean done, long offset, int dataLength) {
-        return dataHeader(alloc, cookie, done, offset, dataLength, 0);
-    }
-
-    private static ByteBuf dataHeader(
+    /**
+     * An OFFSET_DATA chunk header plus offset announcing {@code dataLength} bytes, with capacity for
+     * {@code room} of them behind it (0 when the data follows in buffers of its own).
+     */
+    static ByteBuf dataHeader(
             ByteBufAllocator alloc, long cookie, boolean done, long offset, int dataLength, int room) {
         int payload = StructuredReplyDescriptor.OFFSET_FIELD_LENGTH + dataLength;
         ByteBuf buf = alloc.directBuffer(
