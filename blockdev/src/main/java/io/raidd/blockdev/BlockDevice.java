@@ -83,6 +83,38 @@ public interface BlockDevice extends AutoCloseable {
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
     /**
+     * Writes the buffers' remaining bytes one after the other from {@code offsetBytes}, as one write
+     * of their concatenation (each buffer's position advances). Lets a caller that holds adjacent
+     * writes in separate buffers, such as consecutive NBD requests, hand them over whole without
+     * copying them together first. The default writes each buffer in turn; a device whose cost
+     * depends on the size of a write (see {@link #optimalWriteBytes}) does better.
+     */
+    default void writeGathered(long offsetBytes, List<ByteBuffer> srcs) throws IOException {
+        long total = 0;
+        for (ByteBuffer src : srcs) {
+            total += src.remaining();
+        }
+        checkRange(offsetBytes, total);
+        long pos = offsetBytes;
+        for (ByteBuffer src : srcs) {
+            int n = src.remaining();
+            write(pos, src);
+            pos += n;
+        }
+    }
+
+    /**
+     * The write size, and alignment, that costs least per byte, or 0 when the size of a write makes
+     * no difference. A RAID-5/6 volume's full stripe (Linux calls it {@code optimal_io_size}): a
+     * write that covers whole stripes computes parity from its own bytes, a smaller one must read
+     * old data or parity first. Callers that can combine adjacent writes into windows of this size
+     * ({@link #writeGathered}) save the device that work.
+     */
+    default int optimalWriteBytes() {
+        return 0;
+    }
+
+    /**
      * Writes and returns only once this write is durable ("force unit access"). The default makes the
      * whole device durable; devices that can do less should.
      */

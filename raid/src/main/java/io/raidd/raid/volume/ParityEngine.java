@@ -141,8 +141,17 @@ final class ParityEngine implements VolumeEngine {
 
     @Override
     public void write(long offsetBytes, ByteBuffer src) throws IOException {
-        int base = src.position();
-        List<Piece> pieces = Piece.split(offsetBytes, src.remaining(), chunkBytes);
+        writeGathered(offsetBytes, Gather.of(src));
+    }
+
+    /**
+     * Writes stripe by stripe. The bytes of one stripe may come from several caller buffers (adjacent
+     * requests combined), which is how half-stripe requests become full-stripe writes that need no
+     * reads.
+     */
+    @Override
+    public void writeGathered(long offsetBytes, Gather src) throws IOException {
+        List<Piece> pieces = Piece.split(offsetBytes, src.lengthBytes(), chunkBytes);
         int from = 0;
         while (from < pieces.size()) {
             long stripe = stripeOf(pieces.get(from));
@@ -150,20 +159,20 @@ final class ParityEngine implements VolumeEngine {
             while (to < pieces.size() && stripeOf(pieces.get(to)) == stripe) {
                 to++;
             }
-            writeStripe(stripe, pieces.subList(from, to), src, base);
+            writeStripe(stripe, pieces.subList(from, to), src);
             from = to;
         }
-        src.position(src.limit());
+        src.consume();
     }
 
-    private void writeStripe(long stripe, List<Piece> pieces, ByteBuffer src, int base) throws IOException {
+    private void writeStripe(long stripe, List<Piece> pieces, Gather src) throws IOException {
         int lo = chunkBytes;
         int hi = 0;
         for (Piece p : pieces) {
             lo = Math.min(lo, p.inChunkBytes());
             hi = Math.max(hi, p.endInChunkBytes());
         }
-        StripeWrite w = new StripeWrite(stripe, lo, hi, pieces, src, base);
+        StripeWrite w = new StripeWrite(stripe, lo, hi, pieces, src);
         ReentrantLock lock = locks.forStripe(stripe);
         lock.lock();
         try {
@@ -190,15 +199,13 @@ final class ParityEngine implements VolumeEngine {
         final int lo;
         final int hi;
         final Piece[] byDataIndex = new Piece[k];
-        final ByteBuffer src;
-        final int base;
+        final Gather src;
 
-        StripeWrite(long stripe, int lo, int hi, List<Piece> pieces, ByteBuffer src, int base) {
+        StripeWrite(long stripe, int lo, int hi, List<Piece> pieces, Gather src) {
             this.stripe = stripe;
             this.lo = lo;
             this.hi = hi;
             this.src = src;
-            this.base = base;
             for (Piece p : pieces) {
                 byDataIndex[dataIndexOf(p)] = p;
             }
@@ -247,14 +254,18 @@ final class ParityEngine implements VolumeEngine {
             return bytes;
         }
 
-        /** The caller's bytes for a piece (a view; the caller's buffer is not moved). */
-        ByteBuffer source(Piece p) {
-            return src.slice(base + p.bufferOffsetBytes(), p.lengthBytes());
+        /**
+         * Writes the piece's new bytes to member {@code m}: from the caller's buffers, one member
+         * write per buffer the piece spans.
+         */
+        void issueWrite(IoBatch batch, Member m, Piece p) {
+            long at = memberOffset(stripe, p.inChunkBytes());
+            src.forEachPart(p.bufferOffsetBytes(), p.lengthBytes(), (off, view) -> batch.write(m, at + off, view));
         }
 
         /** Copies the piece's new bytes into a hull-relative block. */
         void copyInto(Piece p, byte[] block) {
-            src.get(base + p.bufferOffsetBytes(), block, p.inChunkBytes() - lo, p.lengthBytes());
+            src.copyTo(p.bufferOffsetBytes(), block, p.inChunkBytes() - lo, p.lengthBytes());
         }
     }
 
@@ -412,8 +423,7 @@ final class ParityEngine implements VolumeEngine {
             if (st.unreadable[d]) {
                 writes.write(m, memberOffset(w.stripe, w.lo), ByteBuffer.wrap(st.blocks[d], 0, len));
             } else if (w.byDataIndex[i] != null) {
-                Piece p = w.byDataIndex[i];
-                writes.write(m, memberOffset(w.stripe, p.inChunkBytes()), w.source(p));
+                w.issueWrite(writes, m, w.byDataIndex[i]);
             }
         }
         issueParityWrites(w.stripe, w.lo, len, st.blocks, writes);
@@ -427,7 +437,7 @@ final class ParityEngine implements VolumeEngine {
             if (p != null) {
                 Member m = members.get(layout.dataDisk(w.stripe, i));
                 if (m.usable()) {
-                    batch.write(m, memberOffset(w.stripe, p.inChunkBytes()), w.source(p));
+                    w.issueWrite(batch, m, p);
                 }
             }
         }

@@ -256,6 +256,37 @@ public final class RaidVolume implements BlockDevice {
         bytesWritten.addAndGet(length);
     }
 
+    /**
+     * One write of the buffers' concatenation: stripes it covers whole are written as full stripes
+     * even when their bytes come from several buffers (see {@link #optimalWriteBytes}).
+     */
+    @Override
+    public void writeGathered(long offsetBytes, List<ByteBuffer> srcs) throws IOException {
+        ensureOpen();
+        Gather src = Gather.of(srcs);
+        checkRange(offsetBytes, src.lengthBytes());
+        writeGate.readLock().lock();
+        try {
+            ensureDirty();
+            engine.writeGathered(offsetBytes, src);
+        } finally {
+            lastWriteNanos = nanoClock.getAsLong();
+            writeGate.readLock().unlock();
+        }
+        writeOps.incrementAndGet();
+        bytesWritten.addAndGet(src.lengthBytes());
+    }
+
+    /** A full stripe for RAID-4/5/6 (data chunks only, as md's {@code optimal_io_size}); 0 otherwise. */
+    @Override
+    public int optimalWriteBytes() {
+        if (geometry.parityLayout() == null) {
+            return 0;
+        }
+        long stripe = (long) geometry.chunkBytes() * geometry.parityLayout().dataDisks();
+        return stripe <= Integer.MAX_VALUE ? (int) stripe : 0;
+    }
+
     @Override
     public void writeZeroes(long offsetBytes, long lengthBytes) throws IOException {
         ensureOpen();

@@ -19,6 +19,17 @@ interface VolumeEngine {
 
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
+    /** Writes the gathered bytes as one write; the default writes each caller buffer in turn. */
+    default void writeGathered(long offsetBytes, Gather src) throws IOException {
+        long pos = offsetBytes;
+        for (ByteBuffer part : src.parts()) {
+            int n = part.remaining();
+            write(pos, part);
+            pos += n;
+        }
+        src.consume();
+    }
+
     /** Makes the range read as zeroes, keeping redundancy consistent. */
     void writeZeroes(long offsetBytes, long lengthBytes) throws IOException;
 

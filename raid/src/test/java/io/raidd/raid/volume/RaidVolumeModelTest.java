@@ -135,7 +135,11 @@ class RaidVolumeModelTest {
                             if (random.nextInt(10) < 7) {
                                 byte[] data = new byte[(int) range[1]];
                                 random.nextBytes(data);
-                                volume.write(range[0], ByteBuffer.wrap(data));
+                                if (random.nextInt(3) == 0) {
+                                    writeGathered(volume, range[0], data, random);
+                                } else {
+                                    volume.write(range[0], ByteBuffer.wrap(data));
+                                }
                                 model.write(range[0], data);
                             } else {
                                 model.verify(volume, range[0], (int) range[1], "thread " + thread + " op " + op);
@@ -159,6 +163,11 @@ class RaidVolumeModelTest {
                 if (op % 5 == 4) {
                     volume.writeZeroes(offset, length);
                     model.zero(offset, length);
+                } else if (op % 5 == 3) {
+                    byte[] data = new byte[length];
+                    random.nextBytes(data);
+                    writeGathered(volume, offset, data, random);
+                    model.write(offset, data);
                 } else {
                     byte[] data = new byte[length];
                     random.nextBytes(data);
@@ -176,6 +185,39 @@ class RaidVolumeModelTest {
                 assertEquals(MemberState.FAULTY, volume.members().get(slot).state());
                 assertTrue(metadata.failed.contains(slot), "metadata told about slot " + slot);
             }
+        }
+    }
+
+    /**
+     * Writes {@code data} through {@link RaidVolume#writeGathered}, cut at random places into heap
+     * and direct buffers (some empty, some not starting at position 0), and checks that every
+     * buffer was consumed.
+     */
+    static void writeGathered(RaidVolume volume, long offset, byte[] data, Random random) throws java.io.IOException {
+        List<ByteBuffer> parts = new ArrayList<>();
+        int pos = 0;
+        int cuts = random.nextInt(5);
+        while (true) {
+            int n = cuts-- > 0 ? random.nextInt(data.length - pos + 1) : data.length - pos;
+            ByteBuffer b;
+            if (random.nextBoolean()) {
+                b = ByteBuffer.allocateDirect(n + 3);
+                b.position(3);
+                b.put(data, pos, n).position(3);
+            } else {
+                byte[] backing = new byte[n + 5];
+                System.arraycopy(data, pos, backing, 5, n);
+                b = ByteBuffer.wrap(backing, 5, n);
+            }
+            parts.add(b);
+            pos += n;
+            if (pos == data.length && cuts < 0) {
+                break;
+            }
+        }
+        volume.writeGathered(offset, parts);
+        for (ByteBuffer b : parts) {
+            assertEquals(0, b.remaining(), "a gathered write consumes every buffer");
         }
     }
 
