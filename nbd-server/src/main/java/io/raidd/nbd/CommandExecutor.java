@@ -232,6 +232,37 @@ final class CommandExecutor {
         return errorReply(r, errno, message, alloc);
     }
 
+    /**
+     * Runs adjacent plain WRITEs ({@link WriteRun}) as one gathered device write and returns their
+     * replies in order. If the gathered write fails, each request is run again on its own, so every
+     * reply says what happened to its own range. May block.
+     */
+    List<ByteBuf> executeWrites(List<NbdRequest> run, ByteBufAllocator alloc) {
+        List<ByteBuffer> srcs = new ArrayList<>(run.size());
+        for (NbdRequest r : run) {
+            srcs.add(r.payload().nioBuffer());
+        }
+        List<ByteBuf> replies = new ArrayList<>(run.size());
+        try {
+            device.writeGathered(run.get(0).offsetBytes, srcs);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> export.name() + ": " + run.size() + " adjacent writes failed together; retrying each",
+                    e);
+            for (NbdRequest r : run) {
+                replies.add(execute(r, alloc));
+            }
+            return replies;
+        }
+        for (NbdRequest r : run) {
+            stats.addBytesWritten(r.lengthBytes);
+            stats.recordReply(NbdErrno.OK);
+            replies.add(Replies.simple(alloc, r.cookie, NbdErrno.OK));
+        }
+        return replies;
+    }
+
     private void write(NbdRequest r) throws IOException {
         if (r.lengthBytes == 0) {
             return;

@@ -10,6 +10,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -41,6 +43,12 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
 
     private record Finished(ByteBuf reply, NbdRequest request) {}
 
+    /** Joins adjacent plain WRITEs into {@link WriteRun}s up to this window; 0: never. */
+    private final int optimalWriteBytes;
+
+    /** The newest run of WRITEs, which the next adjacent WRITE may still join. Event loop only. */
+    private WriteRun openRun;
+
     private ChannelHandlerContext ctx;
     private boolean draining;
     private boolean closing;
@@ -58,6 +66,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
         this.io = io;
         this.budget = budget;
         this.decoder = decoder;
+        this.optimalWriteBytes = session.export().device().optimalWriteBytes();
     }
 
     Channel channel() {
@@ -96,6 +105,16 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+        if (r.type == RequestDescriptor.CMD_WRITE) {
+            if (openRun != null && openRun.tryAppend(r)) {
+                return;
+            }
+            openRun = WriteRun.startingWith(r, optimalWriteBytes);
+            if (openRun != null) {
+                submitRun(openRun);
+                return;
+            }
+        }
         io.submit(new FairSubmitter.Task() {
             @Override
             public void run() {
@@ -104,12 +123,59 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
 
             @Override
             public void rejected() {
-                r.releasePayload();
-                ByteBuf reply = commands.refuse(
-                        r, new CommandExecutor.Refusal(NbdErrno.ESHUTDOWN, "server is shutting down"), ctx.alloc());
-                sendFromAnyThread(reply, r);
+                refuseAtShutdown(r);
             }
         });
+    }
+
+    private void submitRun(WriteRun run) {
+        io.submit(new FairSubmitter.Task() {
+            @Override
+            public void run() {
+                runOnIoThread(run.start());
+            }
+
+            @Override
+            public void rejected() {
+                for (NbdRequest r : run.start()) {
+                    refuseAtShutdown(r);
+                }
+            }
+        });
+    }
+
+    private void refuseAtShutdown(NbdRequest r) {
+        r.releasePayload();
+        ByteBuf reply = commands.refuse(
+                r, new CommandExecutor.Refusal(NbdErrno.ESHUTDOWN, "server is shutting down"), ctx.alloc());
+        sendFromAnyThread(reply, r);
+    }
+
+    /** Runs adjacent WRITEs as one device write; each request gets its own reply. */
+    private void runOnIoThread(List<NbdRequest> run) {
+        if (run.size() == 1) {
+            runOnIoThread(run.get(0));
+            return;
+        }
+        List<ByteBuf> replies = null;
+        try {
+            if (channel.isActive()) {
+                replies = commands.executeWrites(run, ctx.alloc());
+            }
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "unexpected failure executing " + run, t);
+            replies = new ArrayList<>(run.size());
+            for (NbdRequest r : run) {
+                replies.add(commands.errorReply(r, NbdErrno.EIO, t.toString(), ctx.alloc()));
+            }
+        } finally {
+            for (NbdRequest r : run) {
+                r.releasePayload();
+            }
+        }
+        for (int i = 0; i < run.size(); i++) {
+            sendFromAnyThread(replies == null ? null : replies.get(i), run.get(i));
+        }
     }
 
     private void runOnIoThread(NbdRequest r) {

@@ -33,6 +33,17 @@ final class TestDevice implements BlockDevice {
 
     final AtomicInteger cachedReadHits = new AtomicInteger();
 
+    /** What {@link #optimalWriteBytes} reports; 0 (the default) keeps the server from joining writes. */
+    volatile int optimalWriteBytes;
+
+    /** Plain writes starting at this offset fail with EIO (also inside a gathered write); -1: none. */
+    volatile long failWritesAt = -1;
+
+    /** A {@link #writeGathered} call: where it started and how many buffers it was given. */
+    record Gathered(long offsetBytes, int buffers) {}
+
+    final List<Gathered> gathered = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     /** Where a held request waits, and how a test knows it got there. */
     static final class Gate {
         final CountDownLatch entered = new CountDownLatch(1);
@@ -114,7 +125,22 @@ final class TestDevice implements BlockDevice {
     public void write(long offsetBytes, ByteBuffer src) throws IOException {
         writes.incrementAndGet();
         pass(offsetBytes);
+        if (offsetBytes == failWritesAt) {
+            throw new IOException("injected write error at " + offsetBytes);
+        }
         delegate.write(offsetBytes, src);
+    }
+
+    /** Recorded, then written buffer by buffer through {@link #write}. */
+    @Override
+    public void writeGathered(long offsetBytes, List<ByteBuffer> srcs) throws IOException {
+        gathered.add(new Gathered(offsetBytes, srcs.size()));
+        BlockDevice.super.writeGathered(offsetBytes, srcs);
+    }
+
+    @Override
+    public int optimalWriteBytes() {
+        return optimalWriteBytes;
     }
 
     @Override
