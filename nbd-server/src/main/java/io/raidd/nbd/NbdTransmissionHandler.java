@@ -49,6 +49,17 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
     /** The newest run of WRITEs, which the next adjacent WRITE may still join. Event loop only. */
     private WriteRun openRun;
 
+    /**
+     * True while {@link #openRun} is held back ("plugged", as the block layer says) because it
+     * continues a sequential stream of writes, does not fill its window yet, and other requests of
+     * this connection are in flight: the stream's next request is what would complete it. Random
+     * writes are never held. Event loop only; see {@link #unplug}.
+     */
+    private boolean runPlugged;
+
+    /** Where the last WRITE decoded on this connection ended: a run starting there is a stream. */
+    private long lastWriteEndBytes = -1;
+
     private ChannelHandlerContext ctx;
     private boolean draining;
     private boolean closing;
@@ -98,6 +109,18 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             writeReplyAndFlush(commands.refuse(r, refusal, ctx.alloc()), r);
             return;
         }
+        boolean continuesStream = false;
+        if (r.type == RequestDescriptor.CMD_WRITE) {
+            continuesStream = r.offsetBytes == lastWriteEndBytes;
+            lastWriteEndBytes = r.offsetBytes + r.lengthBytes;
+            if (openRun != null && openRun.tryAppend(r)) {
+                if (runPlugged && openRun.fillsItsWindow()) {
+                    unplug();
+                }
+                return;
+            }
+        }
+        unplug();
         if (r.type == RequestDescriptor.CMD_READ) {
             ByteBuf cached = commands.readIfCached(r, ctx.alloc());
             if (cached != null) {
@@ -106,12 +129,13 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             }
         }
         if (r.type == RequestDescriptor.CMD_WRITE) {
-            if (openRun != null && openRun.tryAppend(r)) {
-                return;
-            }
             openRun = WriteRun.startingWith(r, optimalWriteBytes);
             if (openRun != null) {
-                submitRun(openRun);
+                if (!continuesStream || openRun.fillsItsWindow() || onlyTheOpenRunInFlight()) {
+                    submitRun(openRun);
+                } else {
+                    runPlugged = true;
+                }
                 return;
             }
         }
@@ -126,6 +150,24 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
                 refuseAtShutdown(r);
             }
         });
+    }
+
+    /**
+     * Submits the plugged run. Called when the next request does not continue it, when it fills its
+     * window, when nothing else of the connection is in flight (so holding it could only add
+     * latency: md's stripe cache, too, delays partial stripes only while other work is active),
+     * and when the connection drains or closes. It stays open to adjacent writes until an I/O
+     * thread starts it.
+     */
+    private void unplug() {
+        if (runPlugged) {
+            runPlugged = false;
+            submitRun(openRun);
+        }
+    }
+
+    private boolean onlyTheOpenRunInFlight() {
+        return budget.requestsInFlight() <= openRun.size();
     }
 
     private void submitRun(WriteRun run) {
@@ -239,6 +281,9 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
 
     private void onReplyDone(NbdRequest r) {
         budget.release(r.budgetBytes());
+        if (runPlugged && onlyTheOpenRunInFlight()) {
+            unplug();
+        }
         finishDrainIfIdle();
     }
 
@@ -251,6 +296,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         draining = true;
+        unplug();
         decoder.stop();
         finishDrainIfIdle();
     }
@@ -289,6 +335,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        unplug(); // its requests are dropped unexecuted and their budget returned, like any queued one
         budget.close();
         session.entry().detach(this);
         ctx.fireChannelInactive();

@@ -10,8 +10,10 @@ import java.util.List;
  * volume turn two half-stripe requests into one full-stripe write that reads nothing.
  *
  * <p>A run takes requests only while it waits: once an I/O thread {@link #start starts} it, it is
- * closed. It never waits for more, so a request's latency is what it would have been in the queue.
- * A run stays inside one window of the device's {@link
+ * closed. A run that does not fill its window yet is held back while the connection has other
+ * requests in flight, until the next request shows whether it continues the run (see {@link
+ * NbdTransmissionHandler#unplug}): a sequential writer's next request is the other half of the
+ * stripe, and a held request costs nothing while the others keep the device busy. A run stays inside one window of the device's {@link
  * io.raidd.blockdev.BlockDevice#optimalWriteBytes optimal write size}, aligned to it, so runs end
  * where full stripes end instead of straddling them. Only plain writes join (no FUA: those are
  * few, and a durable write of a whole run would make every request in it wait for the sync).
@@ -54,6 +56,15 @@ final class WriteRun {
         requests.add(r);
         endBytes += r.lengthBytes;
         return true;
+    }
+
+    /** True once the run reaches the end of its window: nothing more can join. */
+    synchronized boolean fillsItsWindow() {
+        return endBytes >= windowEndBytes;
+    }
+
+    synchronized int size() {
+        return requests.size();
     }
 
     /** Closes the run to new requests and returns its requests in offset order. */

@@ -104,6 +104,33 @@ class NbdWriteRunIT {
     }
 
     @Test
+    void aStreamWriteIsHeldOnlyWhileOtherRequestsAreInFlight() throws Exception {
+        try (RawNbdClient c = RawNbdClient.connect(address).handshake()) {
+            c.go("mem");
+            // One request at a time: each continues the stream, but nothing else is in flight to
+            // wait for, so none may be held (a held one would never be answered).
+            for (int i = 0; i < 4; i++) {
+                c.write(0, i, i * 4096L, random(4096, i));
+                assertEquals(0, c.readSimpleReply(0).error());
+            }
+            // A stream write behind a held request is plugged; the held request's completion
+            // releases it even though no request ever completes its window.
+            TestDevice.Gate gate = device.gate(WINDOW - 4096L);
+            c.write(0, 10, WINDOW - 4096L, random(4096, 10));
+            gate.awaitEntered();
+            c.write(0, 11, WINDOW, random(16 * 1024, 11));
+            // A refused request is answered on the event loop without touching any run: once its
+            // reply is here, the stream write above was decoded while the held one still ran.
+            assertEquals(
+                    NbdErrno.EINVAL, c.command(0, RequestDescriptor.CMD_READ, 12, SIZE, 4096), "read past the end");
+            gate.open();
+            assertEquals(Map.of(10L, 0, 11L, 0), errorsByCookie(c, 2));
+            assertEquals(List.of(), device.gathered);
+            assertArrayEquals(random(16 * 1024, 11), c.readSimple(13, WINDOW, 16 * 1024));
+        }
+    }
+
+    @Test
     void aRunThatFailsIsRetriedRequestByRequestSoOnlyTheFailingOneReportsIt() throws Exception {
         TestDevice.Gate gate = device.gate(HELD_AT);
         device.failWritesAt = 8192;
