@@ -238,9 +238,9 @@ final class CommandExecutor {
      * reply says what happened to its own range. May block.
      */
     List<ByteBuf> executeWrites(List<NbdRequest> run, ByteBufAllocator alloc) {
-        List<ByteBuffer> srcs = new ArrayList<>(run.size());
+        List<ByteBuffer> srcs = new ArrayList<>(run.size() + 4);
         for (NbdRequest r : run) {
-            srcs.add(r.payload().nioBuffer());
+            java.util.Collections.addAll(srcs, r.payload().nioBuffers());
         }
         List<ByteBuf> replies = new ArrayList<>(run.size());
         try {
@@ -267,11 +267,13 @@ final class CommandExecutor {
         if (r.lengthBytes == 0) {
             return;
         }
-        ByteBuffer src = r.payload().nioBuffer();
+        ByteBuf payload = r.payload();
         if (r.hasFlag(FLAG_FUA)) {
-            device.writeDurable(r.offsetBytes, src);
+            device.writeDurable(r.offsetBytes, payload.nioBuffer()); // one buffer: a copy if in pieces
+        } else if (payload.nioBufferCount() == 1) {
+            device.write(r.offsetBytes, payload.nioBuffer());
         } else {
-            device.write(r.offsetBytes, src);
+            device.writeGathered(r.offsetBytes, List.of(payload.nioBuffers()));
         }
         stats.addBytesWritten(r.lengthBytes);
     }

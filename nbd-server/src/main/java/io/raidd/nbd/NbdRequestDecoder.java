@@ -6,6 +6,7 @@ import static io.raidd.nbd.RequestDescriptor.CMD_WRITE;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -18,9 +19,12 @@ import java.util.List;
  *
  * <p>Each request first reserves room in the {@link ConnectionBudget}; while it does not fit, the
  * decoder stops reading from the socket. WRITE payloads that are already complete in the receive
- * buffer are sliced, not copied; a large payload still arriving is gathered into a buffer of
- * exactly its size as it comes, because letting the receive buffer grow to 32 MiB costs repeated
- * reallocation and copying. A payload above the maximum is skipped as it arrives, never buffered,
+ * buffer are sliced, not copied. A large payload still arriving is gathered as it comes, because
+ * letting the receive buffer grow to 32 MiB costs repeated reallocation and copying: as a
+ * composite of slices of the socket reads themselves (no copy; the device takes the pieces with
+ * {@link io.raidd.blockdev.BlockDevice#writeGathered}), or, once a piece shorter than {@link
+ * #MIN_SLICE_BYTES} arrives in the middle (TLS records, a slow sender), by copying into a buffer of
+ * exactly its size, so that a payload is never hundreds of tiny pieces. A payload above the maximum is skipped as it arrives, never buffered,
  * and the request is passed on marked so it can be refused with EINVAL: the stream stays in sync
  * and memory stays bounded whatever length a client announces.
  */
@@ -35,6 +39,9 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
 
     /** Payloads at least this large are gathered as they arrive rather than accumulated. */
     static final int GATHER_THRESHOLD_BYTES = 256 * 1024;
+
+    /** The shortest piece of a gathered payload kept as a slice (except its first and last). */
+    static final int MIN_SLICE_BYTES = 64 * 1024;
 
     private final int maxPayloadBytes;
     private final ConnectionBudget budget;
@@ -152,10 +159,24 @@ final class NbdRequestDecoder extends ByteToMessageDecoder {
             if (lengthBytes < GATHER_THRESHOLD_BYTES || !in.isReadable()) {
                 return;
             }
-            gathered = payloadBuffers.directBuffer((int) lengthBytes);
+            gathered = payloadBuffers.compositeDirectBuffer(Integer.MAX_VALUE);
         }
         int missing = (int) lengthBytes - gathered.readableBytes();
-        gathered.writeBytes(in, Math.min(in.readableBytes(), missing));
+        int n = Math.min(in.readableBytes(), missing);
+        if (n == 0) {
+            return;
+        }
+        if (gathered instanceof CompositeByteBuf slices) {
+            if (n >= MIN_SLICE_BYTES || n == missing || slices.numComponents() == 0) {
+                slices.addComponent(true, in.readRetainedSlice(n));
+            } else {
+                gathered = payloadBuffers.directBuffer((int) lengthBytes).writeBytes(slices);
+                slices.release();
+                gathered.writeBytes(in, n);
+            }
+        } else {
+            gathered.writeBytes(in, n);
+        }
         if (gathered.readableBytes() < lengthBytes) {
             return;
         }

@@ -103,25 +103,45 @@ class NbdRequestDecoderTest {
         assertEquals(0, shared.usedBytes());
     }
 
-    @Test
-    void largePayloadIsGatheredIntoItsOwnBufferAsItArrives() {
-        open(16, 4 << 20);
-        int length = 1 << 20;
-        byte[] data = new byte[length];
-        new Random(2).nextBytes(data);
-        channel.writeInbound(EmbeddedNbd.header(0, CMD_WRITE, 7, 0, length));
-        for (int at = 0; at < length; at += 65536) {
-            channel.writeInbound(Unpooled.wrappedBuffer(data, at, 65536));
-            if (at + 65536 < length) {
+    /** Sends a 1 MiB WRITE whose payload arrives in pieces of {@code pieceBytes}; returns it. */
+    private NbdRequest writeArrivingInPieces(byte[] data, int pieceBytes) {
+        channel.writeInbound(EmbeddedNbd.header(0, CMD_WRITE, 7, 0, data.length));
+        for (int at = 0; at < data.length; at += pieceBytes) {
+            channel.writeInbound(Unpooled.wrappedBuffer(data, at, pieceBytes));
+            if (at + pieceBytes < data.length) {
                 assertNull(next());
             }
         }
         NbdRequest w = next();
-        assertEquals(length, w.payload().readableBytes());
-        assertTrue(w.payload().alloc() == pool, "gathered into a recycled buffer");
-        byte[] got = new byte[length];
+        assertEquals(data.length, w.payload().readableBytes());
+        byte[] got = new byte[data.length];
         w.payload().getBytes(w.payload().readerIndex(), got);
         assertTrue(java.util.Arrays.equals(data, got));
+        return w;
+    }
+
+    @Test
+    void largePayloadArrivingInLargePiecesIsGatheredAsSlicesOfThem() {
+        open(16, 4 << 20);
+        byte[] data = new byte[1 << 20];
+        new Random(2).nextBytes(data);
+        NbdRequest w = writeArrivingInPieces(data, NbdRequestDecoder.MIN_SLICE_BYTES);
+        assertTrue(
+                w.payload() instanceof io.netty.buffer.CompositeByteBuf,
+                "slices, not a copy: " + w.payload().getClass() + " "
+                        + w.payload().nioBufferCount());
+        assertEquals(16, w.payload().nioBufferCount());
+        done(w);
+    }
+
+    @Test
+    void largePayloadArrivingInSmallPiecesIsCopiedIntoOneBuffer() {
+        open(16, 4 << 20);
+        byte[] data = new byte[1 << 20];
+        new Random(3).nextBytes(data);
+        NbdRequest w = writeArrivingInPieces(data, 16 * 1024);
+        assertTrue(w.payload().alloc() == pool, "gathered into a recycled buffer");
+        assertEquals(1, w.payload().nioBufferCount());
         done(w);
     }
 
