@@ -27,7 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * fio's nbd engine writes random blocks with crc32c verification headers, each job in its own
+ * fio's nbd engine writes random (or sequential) blocks with crc32c verification headers, each job in its own
  * region (so the verification is sound with several connections), then reads everything back and
  * verifies it. Against RAID-5 and RAID-6, healthy and with members failing (fail-stop) in the
  * middle of the write phase: fio must see no error at all, the failed members end FAULTY and the
@@ -40,9 +40,18 @@ class FioIT {
     private static final long JOB_BYTES = 64L << 20;
     private static final long PLANNED_BYTES = JOBS * JOB_BYTES;
 
-    @ParameterizedTest(name = "RAID-{0} bs {1} failing {2}")
-    @CsvSource({"5, 4k, 0", "5, 1M, 0", "6, 4k, 0", "6, 1M, 0", "5, 4k, 1", "5, 1M, 1", "6, 4k, 2", "6, 1M, 2"})
-    void randomWritesVerify(int level, String blockSize, int failing) throws Exception {
+    /**
+     * Random writes, and sequential ones, which the server joins into runs that fill whole stripes
+     * (RAID-5 here: 3 × 64K = 192K; RAID-6: 4 × 64K = 256K): 128K requests are two-thirds or half
+     * of a stripe, 4K requests make runs of dozens of buffers.
+     */
+    @ParameterizedTest(name = "RAID-{0} {3} bs {1} failing {2}")
+    @CsvSource({
+        "5, 4k, 0, randwrite", "5, 1M, 0, randwrite", "6, 4k, 0, randwrite", "6, 1M, 0, randwrite",
+        "5, 4k, 1, randwrite", "5, 1M, 1, randwrite", "6, 4k, 2, randwrite", "6, 1M, 2, randwrite",
+        "5, 128k, 1, write", "6, 128k, 2, write", "5, 4k, 1, write"
+    })
+    void writesVerify(int level, String blockSize, int failing, String rw) throws Exception {
         String fio = Tools.require("fio", "fio");
         int memberCount = level == 5 ? 4 : 6;
         try (Scratch scratch = new Scratch("raidd-fio-")) {
@@ -61,7 +70,7 @@ class FioIT {
                 return d;
             };
             Path job = scratch.resolve("verify.json");
-            List<String> fioArgs = fioArgs(fio, blockSize, job);
+            List<String> fioArgs = fioArgs(fio, rw, blockSize, job);
             try (Daemon daemon = Daemon.start(config(members), opener)) {
                 RaidVolume volume = daemon.volumes().get(0);
                 assertTrue(volume.sizeBytes() >= PLANNED_BYTES, "volume holds every job's region");
@@ -88,8 +97,8 @@ class FioIT {
                 long at = failedAt.get(10, TimeUnit.SECONDS);
                 if (!failSlots.isEmpty()) {
                     System.out.printf(
-                            "RAID-%d bs %s: failed slots %s at %d of %d bytes written%n",
-                            level, blockSize, failSlots, at, PLANNED_BYTES);
+                            "RAID-%d %s bs %s: failed slots %s at %d of %d bytes written%n",
+                            level, rw, blockSize, failSlots, at, PLANNED_BYTES);
                     assertTrue(at < PLANNED_BYTES, "the members failed before the writes finished");
                 }
                 assertEquals(failSlots.size(), volume.failedMembers(), volume.toString());
@@ -100,6 +109,13 @@ class FioIT {
                             "slot " + slot);
                 }
                 assertTrue(volume.bytesWritten() >= PLANNED_BYTES, "every block went through the volume");
+                if (rw.equals("write")) {
+                    long requests = PLANNED_BYTES / Sizes.parse(blockSize);
+                    System.out.printf(
+                            "RAID-%d %s bs %s: %d requests reached the volume as %d writes%n",
+                            level, rw, blockSize, requests, volume.writeOps());
+                    assertTrue(volume.writeOps() < requests, "adjacent sequential writes were joined into runs");
+                }
             }
             for (int slot = 0; slot < memberCount; slot++) {
                 if (failSlots.contains(slot)) {
@@ -149,12 +165,12 @@ class FioIT {
         return b.build();
     }
 
-    private static List<String> fioArgs(String fio, String blockSize, Path output) {
+    private static List<String> fioArgs(String fio, String rw, String blockSize, Path output) {
         return new ArrayList<>(List.of(
                 fio,
                 "--name=raidd",
                 "--ioengine=nbd",
-                "--rw=randwrite",
+                "--rw=" + rw,
                 "--bs=" + blockSize,
                 "--iodepth=16",
                 "--numjobs=" + JOBS,

@@ -51,11 +51,14 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * True while {@link #openRun} is held back ("plugged", as the block layer says) because it
-     * continues a sequential stream of writes, does not fill its window yet, and other requests of
-     * this connection are in flight: the stream's next request is what would complete it. Random
-     * writes are never held. Event loop only; see {@link #unplug}.
+     * continues a sequential stream of writes, is not {@link WriteRun#complete complete}, and
+     * other requests of this connection are in flight: the stream's next request is what would
+     * complete it. Random writes are never held. Event loop only; see {@link #unplug}.
      */
     private boolean runPlugged;
+
+    /** Requests handed to this handler and not yet answered. Event loop only. */
+    private int outstanding;
 
     /** Where the last WRITE decoded on this connection ended: a run starting there is a stream. */
     private long lastWriteEndBytes = -1;
@@ -103,6 +106,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             drain();
             return;
         }
+        outstanding++;
         CommandExecutor.Refusal refusal = commands.check(r);
         if (refusal != null) {
             r.releasePayload();
@@ -114,7 +118,9 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             continuesStream = r.offsetBytes == lastWriteEndBytes;
             lastWriteEndBytes = r.offsetBytes + r.lengthBytes;
             if (openRun != null && openRun.tryAppend(r)) {
-                if (runPlugged && openRun.fillsItsWindow()) {
+                // Once the run holds everything in flight, the client waits for it: nothing else
+                // would ever release it.
+                if (runPlugged && (openRun.complete() || onlyTheOpenRunInFlight())) {
                     unplug();
                 }
                 return;
@@ -131,7 +137,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
         if (r.type == RequestDescriptor.CMD_WRITE) {
             openRun = WriteRun.startingWith(r, optimalWriteBytes);
             if (openRun != null) {
-                if (!continuesStream || openRun.fillsItsWindow() || onlyTheOpenRunInFlight()) {
+                if (!continuesStream || openRun.complete() || onlyTheOpenRunInFlight()) {
                     submitRun(openRun);
                 } else {
                     runPlugged = true;
@@ -153,8 +159,8 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Submits the plugged run. Called when the next request does not continue it, when it fills its
-     * window, when nothing else of the connection is in flight (so holding it could only add
+     * Submits the plugged run. Called when the next request does not continue it, when it becomes
+     * complete, when nothing else of the connection is in flight (so holding it could only add
      * latency: md's stripe cache, too, delays partial stripes only while other work is active),
      * and when the connection drains or closes. It stays open to adjacent writes until an I/O
      * thread starts it.
@@ -166,8 +172,13 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Whether every request this handler has and has not answered is in the open run. A request
+     * whose payload is still arriving does not count: a client that stops sending mid-request must
+     * not hold up its earlier writes.
+     */
     private boolean onlyTheOpenRunInFlight() {
-        return budget.requestsInFlight() <= openRun.size();
+        return outstanding <= openRun.size();
     }
 
     private void submitRun(WriteRun run) {
@@ -280,6 +291,7 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onReplyDone(NbdRequest r) {
+        outstanding--;
         budget.release(r.budgetBytes());
         if (runPlugged && onlyTheOpenRunInFlight()) {
             unplug();

@@ -7,29 +7,39 @@ import java.util.List;
  * Adjacent WRITE requests of one connection that wait for an I/O thread together and reach the
  * device as one write ({@link io.raidd.blockdev.BlockDevice#writeGathered}), each still answered on
  * its own. The Linux block layer merges adjacent requests the same way; here it lets a RAID-5/6
- * volume turn two half-stripe requests into one full-stripe write that reads nothing.
+ * volume turn half-stripe requests into full-stripe writes that read nothing.
+ *
+ * <p>Runs are cut at multiples of the device's {@link
+ * io.raidd.blockdev.BlockDevice#optimalWriteBytes optimal write size} W (a full stripe): a run
+ * takes the next adjacent request only while its end is not on such a boundary, and stops growing
+ * at {@link #MAX_WINDOWS} × W. So 1 MiB requests on 2 MiB stripes pair up stripe by stripe, and
+ * 128 KiB requests on 192 KiB stripes (three data disks) join in threes, ending where stripes end
+ * instead of straddling them. Only plain writes join (no FUA: those are few, and a durable write
+ * of a whole run would make every request in it wait for the sync).
  *
  * <p>A run takes requests only while it waits: once an I/O thread {@link #start starts} it, it is
- * closed. A run that does not fill its window yet is held back while the connection has other
+ * closed. The connection may hold back a run that is not {@link #complete} while it has other
  * requests in flight, until the next request shows whether it continues the run (see {@link
- * NbdTransmissionHandler#unplug}): a sequential writer's next request is the other half of the
- * stripe, and a held request costs nothing while the others keep the device busy. A run stays inside one window of the device's {@link
- * io.raidd.blockdev.BlockDevice#optimalWriteBytes optimal write size}, aligned to it, so runs end
- * where full stripes end instead of straddling them. Only plain writes join (no FUA: those are
- * few, and a durable write of a whole run would make every request in it wait for the sync).
+ * NbdTransmissionHandler}): a sequential writer's next request is the rest of the stripe, and a
+ * held request costs nothing while the others keep the device busy.
  *
  * <p>{@link #tryAppend} is called on the connection's event loop, {@link #start} on an I/O thread.
  */
 final class WriteRun {
+    /** The longest run, in optimal writes: bounds how many requests wait for one device write. */
+    static final int MAX_WINDOWS = 4;
+
     private final List<NbdRequest> requests = new ArrayList<>(4);
-    private final long windowEndBytes;
+    private final long startBytes;
+    private final long windowBytes;
     private long endBytes;
     private boolean started;
 
-    private WriteRun(NbdRequest first, long windowEndBytes) {
+    private WriteRun(NbdRequest first, long windowBytes) {
         this.requests.add(first);
+        this.startBytes = first.offsetBytes;
         this.endBytes = first.offsetBytes + first.lengthBytes;
-        this.windowEndBytes = windowEndBytes;
+        this.windowBytes = windowBytes;
     }
 
     /**
@@ -40,17 +50,20 @@ final class WriteRun {
         if (!joinable(r) || optimalWriteBytes <= 0) {
             return null;
         }
-        long windowStart = r.offsetBytes - r.offsetBytes % optimalWriteBytes;
-        return new WriteRun(r, windowStart + optimalWriteBytes);
+        return new WriteRun(r, optimalWriteBytes);
     }
 
     private static boolean joinable(NbdRequest r) {
         return r.type == RequestDescriptor.CMD_WRITE && r.flags == 0 && r.lengthBytes > 0 && r.payload() != null;
     }
 
-    /** Adds {@code r} when the run still waits and {@code r} continues it inside its window. */
+    /** Adds {@code r} when the run still waits, is not complete, and {@code r} continues it. */
     synchronized boolean tryAppend(NbdRequest r) {
-        if (started || !joinable(r) || r.offsetBytes != endBytes || r.lengthBytes > windowEndBytes - endBytes) {
+        if (started
+                || !joinable(r)
+                || r.offsetBytes != endBytes
+                || endBytes % windowBytes == 0
+                || endBytes + r.lengthBytes - startBytes > MAX_WINDOWS * windowBytes) {
             return false;
         }
         requests.add(r);
@@ -58,9 +71,9 @@ final class WriteRun {
         return true;
     }
 
-    /** True once the run reaches the end of its window: nothing more can join. */
-    synchronized boolean fillsItsWindow() {
-        return endBytes >= windowEndBytes;
+    /** True once the run ends on a multiple of the optimal write size, or is as long as runs get. */
+    synchronized boolean complete() {
+        return endBytes % windowBytes == 0 || endBytes - startBytes >= MAX_WINDOWS * windowBytes;
     }
 
     synchronized int size() {

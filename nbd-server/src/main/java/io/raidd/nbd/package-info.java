@@ -22,6 +22,11 @@
  *       queue stops making progress), {@code Replies} (encoding), {@code AllocationExtents}
  *       (base:allocation), driven per connection by {@code NbdTransmissionHandler}, which writes
  *       replies finished on I/O threads in batches.
+ *   <li>Write merging: adjacent plain WRITEs waiting on a connection form a {@code WriteRun} that
+ *       reaches the device as one {@code BlockDevice.writeGathered}, cut where the device's
+ *       {@code optimalWriteBytes} (a RAID-5/6 full stripe) ends; a run that continues a sequential
+ *       stream is held ("plugged") while other requests of the connection are in flight, until the
+ *       next request shows whether it continues it. Each request keeps its own reply.
  * </ul>
  *
  * <h2>Decisions where the protocol leaves a choice</h2>
@@ -49,6 +54,9 @@
  *   <li>Structured READs of 64 KiB or more send zero runs of 4 KiB or more as OFFSET_HOLE, unless
  *       DF is set; errors are ERROR (refusals) or ERROR_OFFSET (device failures).
  *   <li>CAN_MULTI_CONN is always set: connections share the device and keep no cache.
+ *   <li>Adjacent WRITEs may reach the device as one write (above); the protocol defines no order
+ *       between requests in flight, and a merged run that fails is retried request by request, so
+ *       each reply still speaks for its own range. FUA writes are never merged.
  * </ul>
  */
 package io.raidd.nbd;

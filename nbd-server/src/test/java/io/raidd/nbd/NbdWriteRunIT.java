@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.raidd.blockdev.MemoryBlockDevice;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -127,6 +128,34 @@ class NbdWriteRunIT {
             assertEquals(Map.of(10L, 0, 11L, 0), errorsByCookie(c, 2));
             assertEquals(List.of(), device.gathered);
             assertArrayEquals(random(16 * 1024, 11), c.readSimple(13, WINDOW, 16 * 1024));
+        }
+    }
+
+    @Test
+    void aHeldRunIsReleasedWhenItHoldsEverythingDecodedThatIsUnanswered() throws Exception {
+        TestDevice.Gate gate = device.gate(WINDOW - 4096L);
+        try (RawNbdClient c = RawNbdClient.connect(address).handshake()) {
+            c.go("mem");
+            c.write(0, 20, WINDOW - 4096L, random(4096, 20));
+            gate.awaitEntered();
+            c.write(0, 21, WINDOW, random(4096, 21)); // continues the stream: held behind the first
+            byte[] third = random(4096, 22);
+            c.write(0, 22, WINDOW + 4096L, third); // joins the held run
+            byte[] last = random(8192, 23);
+            c.request(0, RequestDescriptor.CMD_WRITE, 23, WINDOW + 8192L, last.length);
+            c.sendRaw(java.util.Arrays.copyOf(last, 4096)); // in flight, but its payload is still coming
+            Await.until(
+                    () -> server.inFlightBytes() == 4096 + 4096 + 4096 + 8192,
+                    Duration.ofSeconds(30),
+                    "four writes in flight");
+            gate.open();
+            // The held run must not wait for a request the client has not finished sending.
+            assertEquals(Map.of(20L, 0, 21L, 0, 22L, 0), errorsByCookie(c, 3));
+            assertEquals(List.of(new TestDevice.Gathered(WINDOW, 2)), device.gathered);
+            c.sendRaw(java.util.Arrays.copyOfRange(last, 4096, 8192));
+            assertEquals(0, c.readSimpleReply(0).error());
+            assertArrayEquals(third, c.readSimple(24, WINDOW + 4096L, 4096));
+            assertArrayEquals(last, c.readSimple(25, WINDOW + 8192L, last.length));
         }
     }
 

@@ -30,7 +30,7 @@ class WriteRunTest {
     }
 
     @Test
-    void takesAdjacentPlainWritesUpToTheEndOfTheWindow() {
+    void takesAdjacentPlainWritesUntilTheRunEndsOnAWindowBoundary() {
         WriteRun run = WriteRun.startingWith(write(0, 4096, 4096), WINDOW);
         assertNotNull(run);
         assertFalse(run.tryAppend(write(0, 4096, 4096)), "overlapping");
@@ -38,10 +38,22 @@ class WriteRunTest {
         assertFalse(run.tryAppend(write(FLAG_FUA, 8192, 4096)), "FUA");
         assertFalse(run.tryAppend(new NbdRequest(0, CMD_READ, 1, 8192, 4096, null, false, 4096, true)), "a read");
         assertTrue(run.tryAppend(write(0, 8192, 4096)));
-        assertFalse(run.tryAppend(write(0, 12288, WINDOW)), "crosses the window's end");
-        assertTrue(run.tryAppend(write(0, 12288, WINDOW - 12288)), "ends on the window's end");
-        assertFalse(run.tryAppend(write(0, WINDOW, 4096)), "the next window");
-        assertEquals(3, run.start().size());
+        assertTrue(run.tryAppend(write(0, 12288, WINDOW)), "across a boundary: the run does not end there");
+        assertFalse(run.complete());
+        assertTrue(run.tryAppend(write(0, 12288 + WINDOW, WINDOW - 12288)));
+        assertTrue(run.complete(), "ends on a boundary");
+        assertFalse(run.tryAppend(write(0, 2 * WINDOW, 4096)), "nothing joins a complete run");
+        assertEquals(4, run.start().size());
+    }
+
+    @Test
+    void runsStopGrowingAtTheLongestRun() {
+        long max = (long) WriteRun.MAX_WINDOWS * WINDOW;
+        WriteRun run = WriteRun.startingWith(write(0, 4096, 4096), WINDOW);
+        assertFalse(run.tryAppend(write(0, 8192, (int) max - 4096 + 512)), "longer than the longest run");
+        assertTrue(run.tryAppend(write(0, 8192, (int) max - 4096)));
+        assertTrue(run.complete(), "as long as runs get, though not on a boundary");
+        assertFalse(run.tryAppend(write(0, 4096 + max, 4096)));
     }
 
     @Test
@@ -52,9 +64,10 @@ class WriteRunTest {
     }
 
     @Test
-    void aWriteCrossingItsWindowStartsARunNothingJoins() {
-        WriteRun run = WriteRun.startingWith(write(0, WINDOW - 4096, 8192), WINDOW);
-        assertFalse(run.tryAppend(write(0, WINDOW + 4096, 4096)));
+    void aWriteEndingOnABoundaryIsACompleteRun() {
+        WriteRun run = WriteRun.startingWith(write(0, WINDOW / 2, WINDOW / 2), WINDOW);
+        assertTrue(run.complete());
+        assertFalse(run.tryAppend(write(0, WINDOW, 4096)));
     }
 
     @Test
