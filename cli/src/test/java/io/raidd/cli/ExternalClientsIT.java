@@ -192,6 +192,8 @@ class ExternalClientsIT {
                 "can_zero: true",
                 "can_multi_conn: true",
                 "block_size_minimum: 512",
+                // a full stripe: 4 data chunks of 64K (r6) or 512K (r5)
+                "block_size_preferred: " + volume(export).optimalWriteBytes(),
                 "base:allocation")) {
             assertTrue(out.contains(line), line + " in\n" + out);
         }

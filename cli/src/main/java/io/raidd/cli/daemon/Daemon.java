@@ -130,13 +130,20 @@ public final class Daemon implements AutoCloseable {
             LOG.log(Level.INFO, "assembled {0}", array.describe());
             RaidVolume volume = open(array, volumeConfig, used);
             volumes.add(volume);
-            serverConfig.export(NbdExport.builder(array.name(), volume)
+            NbdExport.Builder export = NbdExport.builder(array.name(), volume)
                     .description("raidd " + array.geometry() + (array.degraded() ? ", degraded" : ""))
                     .fastZero(true)
                     // Holes stay visible through BLOCK_STATUS; probing them on every read costs a
                     // seek per member per chunk, and on tmpfs a walk to the next hole.
-                    .sparseReads(false)
-                    .build());
+                    .sparseReads(false);
+            int stripeBytes = volume.optimalWriteBytes();
+            if (Integer.bitCount(stripeBytes) == 1) {
+                // NBD's preferred block size is the smallest aligned request that avoids
+                // read-modify-write: a RAID-5/6 full stripe (md's optimal_io_size). It must be a
+                // power of two, so stripes of 3, 5, ... data chunks keep the default.
+                export.preferredBlockSizeBytes(stripeBytes);
+            }
+            serverConfig.export(export.build());
             if (volume.resyncPending()) {
                 ResyncRunner runner = new ResyncRunner(volume);
                 resyncs.add(runner);
