@@ -118,9 +118,10 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             continuesStream = r.offsetBytes == lastWriteEndBytes;
             lastWriteEndBytes = r.offsetBytes + r.lengthBytes;
             if (openRun != null && openRun.tryAppend(r)) {
-                // Once the run holds everything in flight, the client waits for it: nothing else
-                // would ever release it.
-                if (runPlugged && (openRun.complete() || onlyTheOpenRunInFlight())) {
+                // A request joining a held run was counted as outstanding when it arrived, so the
+                // others in flight that hold the run back are still there; only completeness can
+                // release it here.
+                if (runPlugged && openRun.complete()) {
                     unplug();
                 }
                 return;

@@ -307,30 +307,21 @@ final class ParityEngine implements VolumeEngine {
         byte[] p = scratch.spareA(len);
         byte[] q = parityCount == 2 ? scratch.spareB(len) : null;
         for (int off = 0; off < len; off += window) {
-            int n = Math.min(window, len - off);
+            int length = Math.min(window, len - off);
             for (int i = 0; i < k; i++) {
+                // Every piece covers the hull exactly, so hull offset = offset in the piece.
                 Piece piece = w.byDataIndex[i];
-                int from = piece.bufferOffsetBytes() + (w.lo - piece.inChunkBytes()) + off;
-                w.src.copyTo(from, syn[layout.syndromeIndex(w.stripe, i)], 0, n);
+                w.src.copyTo(piece.bufferOffsetBytes() + off, syn[layout.syndromeIndex(w.stripe, i)], 0, length);
             }
+            computeParity(w.stripe, syn, length);
+            System.arraycopy(syn[k], 0, p, off, length);
             if (q != null) {
-                kernel.pq(syn, k, syn[k], syn[k + 1], 0, n);
-                System.arraycopy(syn[k + 1], 0, q, off, n);
-            } else {
-                kernel.p(syn, k, syn[k], 0, n);
+                System.arraycopy(syn[k + 1], 0, q, off, length);
             }
-            System.arraycopy(syn[k], 0, p, off, n);
         }
         IoBatch batch = new IoBatch();
         issueDataWrites(w, batch);
-        int pDisk = layout.pDisk(w.stripe);
-        if (members.get(pDisk).usable()) {
-            batch.write(members.get(pDisk), memberOffset(w.stripe, w.lo), ByteBuffer.wrap(p, 0, len));
-        }
-        int qDisk = layout.qDisk(w.stripe);
-        if (q != null && members.get(qDisk).usable()) {
-            batch.write(members.get(qDisk), memberOffset(w.stripe, w.lo), ByteBuffer.wrap(q, 0, len));
-        }
+        issueParityWrites(w.stripe, w.lo, len, p, q, batch);
         members.failMembers(batch.await(members.timeoutNs()));
     }
 
@@ -476,13 +467,19 @@ final class ParityEngine implements VolumeEngine {
     }
 
     private void issueParityWrites(long stripe, int lo, int len, byte[][] blocks, IoBatch batch) {
+        int qDisk = layout.qDisk(stripe);
+        issueParityWrites(stripe, lo, len, blocks[layout.pDisk(stripe)], qDisk >= 0 ? blocks[qDisk] : null, batch);
+    }
+
+    /** Writes P (and Q, when the level has it) over the hull to the parity members still usable. */
+    private void issueParityWrites(long stripe, int lo, int len, byte[] p, byte[] q, IoBatch batch) {
         int pDisk = layout.pDisk(stripe);
         if (members.get(pDisk).usable()) {
-            batch.write(members.get(pDisk), memberOffset(stripe, lo), ByteBuffer.wrap(blocks[pDisk], 0, len));
+            batch.write(members.get(pDisk), memberOffset(stripe, lo), ByteBuffer.wrap(p, 0, len));
         }
         int qDisk = layout.qDisk(stripe);
-        if (qDisk >= 0 && members.get(qDisk).usable()) {
-            batch.write(members.get(qDisk), memberOffset(stripe, lo), ByteBuffer.wrap(blocks[qDisk], 0, len));
+        if (q != null && members.get(qDisk).usable()) {
+            batch.write(members.get(qDisk), memberOffset(stripe, lo), ByteBuffer.wrap(q, 0, len));
         }
     }
 

@@ -239,19 +239,32 @@ public final class RaidVolume implements BlockDevice {
         return true;
     }
 
-    @Override
-    public void write(long offsetBytes, ByteBuffer src) throws IOException {
+    /** A change to the volume's contents, run by {@link #modify}. */
+    private interface Modification {
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs a change of {@code [offsetBytes, offsetBytes + lengthBytes)} under the write gate, with
+     * the array marked dirty first and the time of the last write kept for safe mode.
+     */
+    private void modify(long offsetBytes, long lengthBytes, Modification change) throws IOException {
         ensureOpen();
-        int length = src.remaining();
-        checkRange(offsetBytes, length);
+        checkRange(offsetBytes, lengthBytes);
         writeGate.readLock().lock();
         try {
             ensureDirty();
-            engine.write(offsetBytes, src);
+            change.run();
         } finally {
             lastWriteNanos = nanoClock.getAsLong();
             writeGate.readLock().unlock();
         }
+    }
+
+    @Override
+    public void write(long offsetBytes, ByteBuffer src) throws IOException {
+        int length = src.remaining();
+        modify(offsetBytes, length, () -> engine.write(offsetBytes, src));
         writeOps.incrementAndGet();
         bytesWritten.addAndGet(length);
     }
@@ -262,17 +275,8 @@ public final class RaidVolume implements BlockDevice {
      */
     @Override
     public void writeGathered(long offsetBytes, List<ByteBuffer> srcs) throws IOException {
-        ensureOpen();
         Gather src = Gather.of(srcs);
-        checkRange(offsetBytes, src.lengthBytes());
-        writeGate.readLock().lock();
-        try {
-            ensureDirty();
-            engine.writeGathered(offsetBytes, src);
-        } finally {
-            lastWriteNanos = nanoClock.getAsLong();
-            writeGate.readLock().unlock();
-        }
+        modify(offsetBytes, src.lengthBytes(), () -> engine.writeGathered(offsetBytes, src));
         writeOps.incrementAndGet();
         bytesWritten.addAndGet(src.lengthBytes());
     }
@@ -289,30 +293,12 @@ public final class RaidVolume implements BlockDevice {
 
     @Override
     public void writeZeroes(long offsetBytes, long lengthBytes) throws IOException {
-        ensureOpen();
-        checkRange(offsetBytes, lengthBytes);
-        writeGate.readLock().lock();
-        try {
-            ensureDirty();
-            engine.writeZeroes(offsetBytes, lengthBytes);
-        } finally {
-            lastWriteNanos = nanoClock.getAsLong();
-            writeGate.readLock().unlock();
-        }
+        modify(offsetBytes, lengthBytes, () -> engine.writeZeroes(offsetBytes, lengthBytes));
     }
 
     @Override
     public void discard(long offsetBytes, long lengthBytes) throws IOException {
-        ensureOpen();
-        checkRange(offsetBytes, lengthBytes);
-        writeGate.readLock().lock();
-        try {
-            ensureDirty();
-            engine.discard(offsetBytes, lengthBytes);
-        } finally {
-            lastWriteNanos = nanoClock.getAsLong();
-            writeGate.readLock().unlock();
-        }
+        modify(offsetBytes, lengthBytes, () -> engine.discard(offsetBytes, lengthBytes));
     }
 
     @Override

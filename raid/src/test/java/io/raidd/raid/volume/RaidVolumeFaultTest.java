@@ -41,13 +41,13 @@ class RaidVolumeFaultTest {
         return b.build();
     }
 
-    private static byte[] random(int length, long seed) {
+    static byte[] random(int length, long seed) {
         byte[] data = new byte[length];
         new Random(seed).nextBytes(data);
         return data;
     }
 
-    private static byte[] read(RaidVolume v, long offset, int length) throws IOException {
+    static byte[] read(RaidVolume v, long offset, int length) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(length);
         v.read(offset, buf);
         return buf.array();

@@ -1,5 +1,7 @@
 package io.raidd.raid.volume;
 
+import static io.raidd.raid.volume.RaidVolumeFaultTest.random;
+import static io.raidd.raid.volume.RaidVolumeFaultTest.read;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,7 +13,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,18 +52,6 @@ class RaidVolumeGatheredWriteTest {
             reads += d.reads();
         }
         return reads;
-    }
-
-    private static byte[] random(int length, long seed) {
-        byte[] data = new byte[length];
-        new Random(seed).nextBytes(data);
-        return data;
-    }
-
-    private static byte[] read(RaidVolume v, long offset, int length) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(length);
-        v.read(offset, buf);
-        return buf.array();
     }
 
     @Test
