@@ -75,6 +75,17 @@ final class Gather {
         }
     }
 
+    /**
+     * A view of the bytes from {@code fromBytes} that lie in one caller buffer, at most {@code
+     * maxLengthBytes} of them; shorter where that buffer ends first. {@code fromBytes} is inside the
+     * write.
+     */
+    ByteBuffer contiguousAt(int fromBytes, int maxLengthBytes) {
+        int i = partAt(fromBytes);
+        int n = Math.min(maxLengthBytes, starts[i + 1] - fromBytes);
+        return parts[i].slice(fromBytes - starts[i], n);
+    }
+
     /** Fresh views of each caller buffer's bytes, in order; reading them moves no caller buffer. */
     List<ByteBuffer> parts() {
         List<ByteBuffer> out = new ArrayList<>(parts.length);

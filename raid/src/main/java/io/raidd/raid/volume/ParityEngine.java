@@ -2,6 +2,7 @@ package io.raidd.raid.volume;
 
 import io.raidd.blockdev.Extent;
 import io.raidd.raid.layout.ParityLayout;
+import io.raidd.raid.parity.BufferParity;
 import io.raidd.raid.parity.GaloisField;
 import io.raidd.raid.parity.ParityKernel;
 import io.raidd.raid.parity.Raid6Recovery;
@@ -288,41 +289,70 @@ final class ParityEngine implements VolumeEngine {
     }
 
     /**
-     * Full-stripe parity is computed this many bytes at a time: the data's heap copies then stay in
-     * the core's cache between the copy and the parity pass, instead of a whole stripe (megabytes)
-     * being written to memory and read back.
+     * Full-stripe parity is computed this many bytes at a time, so what a pass writes is still in the
+     * core's cache when the next pass reads it (RAID-6: the data's heap copies; RAID-5 with more than
+     * four data disks: P between its folding passes), instead of a whole stripe (megabytes) being
+     * written to memory and read back.
      */
     static final int PARITY_WINDOW_BYTES = 64 * 1024;
 
     /**
      * Every data chunk is covered over the hull: parity comes from the new data alone. The data
-     * goes to the members straight from the caller's buffers; it is copied to the heap only window
-     * by window, for the parity kernels.
+     * goes to the members straight from the caller's buffers.
      */
     private void writeFull(StripeWrite w) throws IOException {
         int len = w.hullBytes();
-        int window = Math.min(len, PARITY_WINDOW_BYTES);
         Scratch scratch = Scratch.get();
-        byte[][] syn = scratch.blocks(k + 2, window); // data in syndrome order, then P and Q
         byte[] p = scratch.spareA(len);
-        byte[] q = parityCount == 2 ? scratch.spareB(len) : null;
-        for (int off = 0; off < len; off += window) {
-            int length = Math.min(window, len - off);
-            for (int i = 0; i < k; i++) {
-                // Every piece covers the hull exactly, so hull offset = offset in the piece.
-                Piece piece = w.byDataIndex[i];
-                w.src.copyTo(piece.bufferOffsetBytes() + off, syn[layout.syndromeIndex(w.stripe, i)], 0, length);
-            }
-            computeParity(w.stripe, syn, length);
-            System.arraycopy(syn[k], 0, p, off, length);
-            if (q != null) {
-                System.arraycopy(syn[k + 1], 0, q, off, length);
-            }
+        byte[] q = null;
+        if (parityCount == 1) {
+            pFromBuffers(w, p, len);
+        } else {
+            q = scratch.spareB(len);
+            pqFromCopies(w, p, q, len);
         }
         IoBatch batch = new IoBatch();
         issueDataWrites(w, batch);
         issueParityWrites(w.stripe, w.lo, len, p, q, batch);
         members.failMembers(batch.await(members.timeoutNs()));
+    }
+
+    /**
+     * RAID-4/5: P read straight from the caller's buffers, a window at a time (shorter where a
+     * source crosses from one caller buffer to the next). Copying the data to the heap for the array
+     * kernels cost more than the XOR itself.
+     */
+    private void pFromBuffers(StripeWrite w, byte[] p, int len) {
+        ByteBuffer[] sources = new ByteBuffer[k];
+        for (int off = 0; off < len; ) {
+            int length = Math.min(len - off, PARITY_WINDOW_BYTES);
+            for (int i = 0; i < k; i++) {
+                // Every piece covers the hull exactly, so hull offset = offset in the piece.
+                sources[i] = w.src.contiguousAt(w.byDataIndex[i].bufferOffsetBytes() + off, length);
+                length = Math.min(length, sources[i].remaining());
+            }
+            BufferParity.p(sources, k, p, off, length);
+            off += length;
+        }
+    }
+
+    /**
+     * RAID-6: Q needs the array kernels, so the data is copied to the heap window by window; the
+     * copies then stay in the core's cache between the copy and the parity pass.
+     */
+    private void pqFromCopies(StripeWrite w, byte[] p, byte[] q, int len) {
+        int window = Math.min(len, PARITY_WINDOW_BYTES);
+        byte[][] syn = Scratch.get().blocks(k + 2, window); // data in syndrome order, then P and Q
+        for (int off = 0; off < len; off += window) {
+            int length = Math.min(window, len - off);
+            for (int i = 0; i < k; i++) {
+                Piece piece = w.byDataIndex[i];
+                w.src.copyTo(piece.bufferOffsetBytes() + off, syn[layout.syndromeIndex(w.stripe, i)], 0, length);
+            }
+            computeParity(w.stripe, syn, length);
+            System.arraycopy(syn[k], 0, p, off, length);
+            System.arraycopy(syn[k + 1], 0, q, off, length);
+        }
     }
 
     /**
