@@ -2,6 +2,7 @@ package io.raidd.raid.parity;
 
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -47,8 +48,9 @@ public final class ParityKernels {
      * Runs every operation of {@code kernel} over small blocks {@code rounds} times, so that the JIT
      * compiles it before real stripes need it. The Vector API kernel runs many times slower
      * interpreted or C1-compiled than under C2 (the allocation of every intermediate vector), and a
-     * daemon otherwise spends its first seconds of writes and rebuilds at that speed. Returns a
-     * checksum of the results, so the work cannot be optimised away.
+     * daemon otherwise spends its first seconds of writes and rebuilds at that speed. {@link
+     * BufferParity} is warmed up too, from direct and heap buffers and with one to eight sources
+     * (every pass it has). Returns a checksum of the results, so the work cannot be optimised away.
      */
     public static long warmUp(ParityKernel kernel, int rounds) {
         final int length = 8 * 1024;
@@ -71,6 +73,16 @@ public final class ParityKernels {
             kernel.recoverTwoData(r | 3, r | 5, p, q, data[0], data[1], 0, length);
             kernel.recoverDataAndP(r | 7, p, q, data[2], 0, length);
             sum += q[r % length];
+        }
+        final ByteBuffer[] buffers = new ByteBuffer[2 * count];
+        for (int d = 0; d < buffers.length; d++) {
+            buffers[d] = (d % 2 == 0 ? ByteBuffer.allocateDirect(length) : ByteBuffer.allocate(length))
+                    .put(data[d % count])
+                    .flip();
+        }
+        for (int r = 0; r < rounds; r++) {
+            BufferParity.p(buffers, 1 + r % buffers.length, p, 0, length);
+            sum += p[r % length];
         }
         return sum;
     }
