@@ -493,8 +493,9 @@ class NbdProtocolEdgeIT {
             CompletableFuture<Void> closed = CompletableFuture.runAsync(other::close);
             try (RawNbdClient late = RawNbdClient.connect(otherAddress)) {
                 assertTrue(late.awaitServerClose(), "no new connections while closing");
-            } catch (java.net.ConnectException refused) {
-                // also fine: the listener is already gone
+            } catch (java.net.SocketException refusedOrReset) {
+                // also fine: the listener is already gone (refused), or is closing while the
+                // connection is made (reset during connect, seen once in CI-like runs)
             }
             assertFalse(closed.isDone(), "close waits for the held request");
             gate.open();

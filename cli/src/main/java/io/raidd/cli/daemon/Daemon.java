@@ -18,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -64,11 +65,15 @@ public final class Daemon implements AutoCloseable {
     /** Rounds of {@link ParityKernels#warmUp}: enough for C2 to compile every operation (~1 s). */
     private static final int PARITY_WARM_UP_ROUNDS = 500;
 
+    /** How long serving waits for the parity warm-up; it takes about a second on two busy cores. */
+    private static final Duration PARITY_WARM_UP_WAIT = Duration.ofSeconds(5);
+
     /**
-     * Gets the parity kernel compiled in the background while arrays assemble, instead of during the
-     * first seconds of writes (measured: the first 20 MiB of RAID-5 parity at 0.1-2 GB/s, then 15).
+     * Gets the parity kernels compiled in the background while arrays assemble, instead of during
+     * the first seconds of writes (measured: the first 20 MiB of RAID-5 parity at 0.1-2 GB/s, then
+     * 15; one 8 s benchmark run in three spent 21-35 % of its CPU in P code C2 had not compiled yet).
      */
-    private static void startParityWarmUp() {
+    private static Thread startParityWarmUp() {
         Thread t = new Thread(
                 () -> {
                     long start = System.nanoTime();
@@ -79,11 +84,28 @@ public final class Daemon implements AutoCloseable {
         t.setDaemon(true);
         t.setPriority(Thread.MIN_PRIORITY);
         t.start();
+        return t;
+    }
+
+    /** Serving starts once the warm-up is done, or after {@link #PARITY_WARM_UP_WAIT} whatever it has reached. */
+    private static void awaitParityWarmUp(Thread warmUp) {
+        try {
+            warmUp.join(PARITY_WARM_UP_WAIT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (warmUp.isAlive()) {
+            LOG.log(
+                    Level.INFO,
+                    "serving before the parity warm-up finished (still running after {0} s)",
+                    PARITY_WARM_UP_WAIT.toSeconds());
+        }
     }
 
     private void startUp(DaemonConfig config, DeviceOpener opener) throws IOException {
         LOG.log(Level.INFO, "parity kernel: {0}", ParityKernels.selectionReason());
-        startParityWarmUp();
+        Thread warmUp = startParityWarmUp();
         List<Path> paths = new ArrayList<>(config.members());
         if (config.demoDirectory() != null) {
             paths.addAll(Demo.prepare(config.demoDirectory()));
@@ -171,6 +193,7 @@ public final class Daemon implements AutoCloseable {
         if (volumes.size() == 1) {
             serverConfig.defaultExport(volumes.get(0).name());
         }
+        awaitParityWarmUp(warmUp);
         server = new NbdServer(serverConfig.build());
         List<SocketAddress> bound = server.start();
         for (SocketAddress address : bound) {

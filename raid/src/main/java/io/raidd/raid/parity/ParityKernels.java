@@ -44,13 +44,17 @@ public final class ParityKernels {
         return Holder.SELECTION.reason();
     }
 
+    /** With the daemon's 500 rounds of {@link #warmUp}, every pass of {@link BufferParity} runs over 600 times. */
+    private static final int BUFFER_PARITY_CALLS_PER_ROUND = 16;
+
     /**
      * Runs every operation of {@code kernel} over small blocks {@code rounds} times, so that the JIT
      * compiles it before real stripes need it. The Vector API kernel runs many times slower
      * interpreted or C1-compiled than under C2 (the allocation of every intermediate vector), and a
      * daemon otherwise spends its first seconds of writes and rebuilds at that speed. {@link
-     * BufferParity} is warmed up too, from direct and heap buffers and with one to eight sources
-     * (every pass it has). Returns a checksum of the results, so the work cannot be optimised away.
+     * BufferParity} is warmed up too, from direct buffers (as the network delivers them) and
+     * with one to eight sources (every pass it has). Returns a checksum of the results, so the
+     * work cannot be optimised away.
      */
     public static long warmUp(ParityKernel kernel, int rounds) {
         final int length = 8 * 1024;
@@ -64,6 +68,20 @@ public final class ParityKernels {
         final byte[] p = data[count];
         final byte[] q = data[count + 1];
         long sum = 0;
+        // BufferParity first, so C2 has the longest time to finish it before serving starts, and in
+        // many short calls: C2 compiles a method once it has been called often enough (600 times,
+        // Tier4MinInvocationThreshold); long loops alone only get an on-stack replacement, and the
+        // daemon then ran its first seconds of RAID-5 writes with P in C1 code (measured: one 8 s
+        // run in three spent 21-35 % of its CPU there, against 6-7 %).
+        final ByteBuffer[] buffers = new ByteBuffer[2 * count];
+        for (int d = 0; d < buffers.length; d++) {
+            buffers[d] = ByteBuffer.allocateDirect(length).put(data[d % count]).flip();
+        }
+        final int shortLength = 1024;
+        for (int r = 0; r < BUFFER_PARITY_CALLS_PER_ROUND * rounds; r++) {
+            BufferParity.p(buffers, 1 + r % buffers.length, p, 0, shortLength);
+            sum += p[r % shortLength];
+        }
         for (int r = 0; r < rounds; r++) {
             kernel.pq(data, count, p, q, 0, length);
             kernel.p(data, count, p, 0, length);
@@ -73,16 +91,6 @@ public final class ParityKernels {
             kernel.recoverTwoData(r | 3, r | 5, p, q, data[0], data[1], 0, length);
             kernel.recoverDataAndP(r | 7, p, q, data[2], 0, length);
             sum += q[r % length];
-        }
-        final ByteBuffer[] buffers = new ByteBuffer[2 * count];
-        for (int d = 0; d < buffers.length; d++) {
-            buffers[d] = (d % 2 == 0 ? ByteBuffer.allocateDirect(length) : ByteBuffer.allocate(length))
-                    .put(data[d % count])
-                    .flip();
-        }
-        for (int r = 0; r < rounds; r++) {
-            BufferParity.p(buffers, 1 + r % buffers.length, p, 0, length);
-            sum += p[r % length];
         }
         return sum;
     }

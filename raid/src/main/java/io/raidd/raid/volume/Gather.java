@@ -56,6 +56,13 @@ final class Gather {
         forEachPart(fromBytes, lengthBytes, (at, view) -> view.get(0, dst, dstOffsetBytes + at, view.remaining()));
     }
 
+    /** Views of {@code [fromBytes, fromBytes + lengthBytes)}, one per caller buffer it spans, in order. */
+    List<ByteBuffer> views(int fromBytes, int lengthBytes) {
+        List<ByteBuffer> out = new ArrayList<>(2);
+        forEachPart(fromBytes, lengthBytes, (at, view) -> out.add(view));
+        return out;
+    }
+
     /**
      * Calls {@code action} with a view of each part of {@code [fromBytes, fromBytes + lengthBytes)}
      * that lies in one caller buffer, in order, with where that view starts inside the range.

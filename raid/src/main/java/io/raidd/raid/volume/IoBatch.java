@@ -77,6 +77,18 @@ final class IoBatch {
         return add(new Op(m, Kind.WRITE, offsetBytes, src.remaining(), m.write(offsetBytes, src)));
     }
 
+    /** One member write of the buffers' concatenation, as one operation (one hand-off to the member). */
+    Op write(Member m, long offsetBytes, List<ByteBuffer> srcs) {
+        if (srcs.size() == 1) {
+            return write(m, offsetBytes, srcs.get(0));
+        }
+        long length = 0;
+        for (ByteBuffer src : srcs) {
+            length += src.remaining();
+        }
+        return add(new Op(m, Kind.WRITE, offsetBytes, length, m.writeGathered(offsetBytes, srcs)));
+    }
+
     Op writeZeroes(Member m, long offsetBytes, long lengthBytes) {
         return add(new Op(m, Kind.ZERO, offsetBytes, lengthBytes, m.writeZeroes(offsetBytes, lengthBytes)));
     }

@@ -128,44 +128,33 @@ public final class Member implements AutoCloseable {
     }
 
     IoAction read(long offsetBytes, ByteBuffer dst) {
-        return () -> {
-            try {
-                device.read(dataOffsetBytes + offsetBytes, dst);
-            } catch (IOException | RuntimeException e) {
-                readErrors.incrementAndGet();
-                throw e;
-            }
-        };
+        return counted(readErrors, () -> device.read(dataOffsetBytes + offsetBytes, dst));
     }
 
     IoAction write(long offsetBytes, ByteBuffer src) {
-        return () -> {
-            try {
-                device.write(dataOffsetBytes + offsetBytes, src);
-            } catch (IOException | RuntimeException e) {
-                writeErrors.incrementAndGet();
-                throw e;
-            }
-        };
+        return counted(writeErrors, () -> device.write(dataOffsetBytes + offsetBytes, src));
+    }
+
+    /** One member write of the buffers' concatenation ({@link BlockDevice#writeGathered}). */
+    IoAction writeGathered(long offsetBytes, java.util.List<ByteBuffer> srcs) {
+        return counted(writeErrors, () -> device.writeGathered(dataOffsetBytes + offsetBytes, srcs));
     }
 
     IoAction writeZeroes(long offsetBytes, long lengthBytes) {
-        return () -> {
-            try {
-                device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes);
-            } catch (IOException | RuntimeException e) {
-                writeErrors.incrementAndGet();
-                throw e;
-            }
-        };
+        return counted(writeErrors, () -> device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes));
     }
 
     IoAction flush() {
+        return counted(writeErrors, device::flush);
+    }
+
+    /** {@code action}, counting its failures in {@code errors}. */
+    private static IoAction counted(AtomicLong errors, IoAction action) {
         return () -> {
             try {
-                device.flush();
+                action.run();
             } catch (IOException | RuntimeException e) {
-                writeErrors.incrementAndGet();
+                errors.incrementAndGet();
                 throw e;
             }
         };

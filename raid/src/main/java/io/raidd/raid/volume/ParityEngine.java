@@ -256,12 +256,11 @@ final class ParityEngine implements VolumeEngine {
         }
 
         /**
-         * Writes the piece's new bytes to member {@code m}: from the caller's buffers, one member
-         * write per buffer the piece spans.
+         * Writes the piece's new bytes to member {@code m} from the caller's buffers: one member
+         * operation, gathering every buffer the piece spans.
          */
         void issueWrite(IoBatch batch, Member m, Piece p) {
-            long at = memberOffset(stripe, p.inChunkBytes());
-            src.forEachPart(p.bufferOffsetBytes(), p.lengthBytes(), (off, view) -> batch.write(m, at + off, view));
+            batch.write(m, memberOffset(stripe, p.inChunkBytes()), src.views(p.bufferOffsetBytes(), p.lengthBytes()));
         }
 
         /** Copies the piece's new bytes into a hull-relative block. */
