@@ -24,14 +24,18 @@ public final class BufferParity {
     private BufferParity() {}
 
     /**
-     * {@code p[pOffset, pOffset + length) = src[0] ^ ... ^ src[count - 1]}, each source read from its
-     * position for {@code length} bytes. {@code count} is at least 1.
+     * {@code p = src[0] ^ ... ^ src[count - 1]} over {@code length} bytes, each buffer from its
+     * position. {@code count} is at least 1. A direct {@code p} can go to a file without the JDK
+     * copying it to a direct buffer first.
      */
-    public static void p(ByteBuffer[] src, int count, byte[] p, int pOffset, int length) {
+    public static void p(ByteBuffer[] src, int count, ByteBuffer p, int length) {
         if (count < 1) {
             throw new IllegalArgumentException("P needs at least one source");
         }
-        ByteBuffer dst = ByteBuffer.wrap(p, pOffset, length).slice().order(ByteOrder.LITTLE_ENDIAN);
+        if (p.remaining() < length) {
+            throw new IllegalArgumentException("P has room for " + p.remaining() + " bytes, need " + length);
+        }
+        ByteBuffer dst = p.slice().order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer[] s = new ByteBuffer[count];
         for (int z = 0; z < count; z++) {
             if (src[z].remaining() < length) {

@@ -78,9 +78,10 @@ public final class ParityKernels {
             buffers[d] = ByteBuffer.allocateDirect(length).put(data[d % count]).flip();
         }
         final int shortLength = 1024;
+        final ByteBuffer parity = ByteBuffer.allocateDirect(shortLength);
         for (int r = 0; r < BUFFER_PARITY_CALLS_PER_ROUND * rounds; r++) {
-            BufferParity.p(buffers, 1 + r % buffers.length, p, 0, shortLength);
-            sum += p[r % shortLength];
+            BufferParity.p(buffers, 1 + r % buffers.length, parity, shortLength);
+            sum += parity.get(r % shortLength);
         }
         for (int r = 0; r < rounds; r++) {
             kernel.pq(data, count, p, q, 0, length);

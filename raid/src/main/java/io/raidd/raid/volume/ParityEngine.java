@@ -302,17 +302,18 @@ final class ParityEngine implements VolumeEngine {
     private void writeFull(StripeWrite w) throws IOException {
         int len = w.hullBytes();
         Scratch scratch = Scratch.get();
-        byte[] p = scratch.spareA(len);
-        byte[] q = null;
-        if (parityCount == 1) {
-            pFromBuffers(w, p, len);
-        } else {
-            q = scratch.spareB(len);
-            pqFromCopies(w, p, q, len);
-        }
         IoBatch batch = new IoBatch();
         issueDataWrites(w, batch);
-        issueParityWrites(w.stripe, w.lo, len, p, q, batch);
+        if (parityCount == 1) {
+            ByteBuffer p = scratch.directParity(len);
+            pFromBuffers(w, p, len);
+            issueParityWrites(w.stripe, w.lo, p, null, batch);
+        } else {
+            byte[] p = scratch.spareA(len);
+            byte[] q = scratch.spareB(len);
+            pqFromCopies(w, p, q, len);
+            issueParityWrites(w.stripe, w.lo, len, p, q, batch);
+        }
         members.failMembers(batch.await(members.timeoutNs()));
     }
 
@@ -321,7 +322,7 @@ final class ParityEngine implements VolumeEngine {
      * source crosses from one caller buffer to the next). Copying the data to the heap for the array
      * kernels cost more than the XOR itself.
      */
-    private void pFromBuffers(StripeWrite w, byte[] p, int len) {
+    private void pFromBuffers(StripeWrite w, ByteBuffer p, int len) {
         ByteBuffer[] sources = new ByteBuffer[k];
         for (int off = 0; off < len; ) {
             int length = Math.min(len - off, PARITY_WINDOW_BYTES);
@@ -330,9 +331,10 @@ final class ParityEngine implements VolumeEngine {
                 sources[i] = w.src.contiguousAt(w.byDataIndex[i].bufferOffsetBytes() + off, length);
                 length = Math.min(length, sources[i].remaining());
             }
-            BufferParity.p(sources, k, p, off, length);
+            BufferParity.p(sources, k, p.position(off), length);
             off += length;
         }
+        p.position(0);
     }
 
     /**
@@ -500,15 +502,22 @@ final class ParityEngine implements VolumeEngine {
         issueParityWrites(stripe, lo, len, blocks[layout.pDisk(stripe)], qDisk >= 0 ? blocks[qDisk] : null, batch);
     }
 
-    /** Writes P (and Q, when the level has it) over the hull to the parity members still usable. */
     private void issueParityWrites(long stripe, int lo, int len, byte[] p, byte[] q, IoBatch batch) {
+        issueParityWrites(stripe, lo, ByteBuffer.wrap(p, 0, len), q != null ? ByteBuffer.wrap(q, 0, len) : null, batch);
+    }
+
+    /**
+     * Writes P (and Q, when the level has it) over the hull, from each buffer's remaining bytes, to
+     * the parity members still usable.
+     */
+    private void issueParityWrites(long stripe, int lo, ByteBuffer p, ByteBuffer q, IoBatch batch) {
         int pDisk = layout.pDisk(stripe);
         if (members.get(pDisk).usable()) {
-            batch.write(members.get(pDisk), memberOffset(stripe, lo), ByteBuffer.wrap(p, 0, len));
+            batch.write(members.get(pDisk), memberOffset(stripe, lo), p);
         }
         int qDisk = layout.qDisk(stripe);
         if (q != null && members.get(qDisk).usable()) {
-            batch.write(members.get(qDisk), memberOffset(stripe, lo), ByteBuffer.wrap(q, 0, len));
+            batch.write(members.get(qDisk), memberOffset(stripe, lo), q);
         }
     }
 

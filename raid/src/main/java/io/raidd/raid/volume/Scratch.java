@@ -1,5 +1,7 @@
 package io.raidd.raid.volume;
 
+import java.nio.ByteBuffer;
+
 /**
  * Per-thread working buffers for stripe operations: one block per member plus two spares, grown on
  * demand and reused, so the steady-state write path allocates nothing large.
@@ -10,6 +12,8 @@ final class Scratch {
     private byte[][] blocks = new byte[0][];
     private byte[] spareA = new byte[0];
     private byte[] spareB = new byte[0];
+
+    private ByteBuffer directParity = ByteBuffer.allocateDirect(0);
 
     static Scratch get() {
         return CURRENT.get();
@@ -28,6 +32,18 @@ final class Scratch {
             }
         }
         return blocks;
+    }
+
+    /**
+     * A direct buffer of {@code lengthBytes} (position 0, limit {@code lengthBytes}) for parity that
+     * goes straight to a member: written from a heap array, the JDK would copy it to a direct
+     * buffer first.
+     */
+    ByteBuffer directParity(int lengthBytes) {
+        if (directParity.capacity() < lengthBytes) {
+            directParity = ByteBuffer.allocateDirect(lengthBytes);
+        }
+        return directParity.clear().limit(lengthBytes);
     }
 
     byte[] spareA(int lengthBytes) {

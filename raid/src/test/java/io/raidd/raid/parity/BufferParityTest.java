@@ -46,7 +46,11 @@ class BufferParityTest {
             int pOffset = random.nextInt(13);
             byte[] p = TestSeeds.randomBytes(random, pOffset + length + 5);
             byte[] untouched = p.clone();
-            BufferParity.p(sources, count, p, pOffset, length);
+            ByteBuffer pBuffer = random.nextBoolean() ? ByteBuffer.wrap(p) : ByteBuffer.allocateDirect(p.length);
+            pBuffer.put(0, p).position(pOffset);
+            BufferParity.p(sources, count, pBuffer, length);
+            assertEquals(pOffset, pBuffer.position(), "P moved");
+            pBuffer.get(0, p);
             String where = "count=" + count + " length=" + length;
             assertArrayEquals(expected, Arrays.copyOfRange(p, pOffset, pOffset + length), where);
             assertArrayEquals(Arrays.copyOf(untouched, pOffset), Arrays.copyOf(p, pOffset), "before P, " + where);
@@ -61,10 +65,12 @@ class BufferParityTest {
     }
 
     @Test
-    void refusesNoSourcesAndShortSources() {
-        byte[] p = new byte[16];
-        assertThrows(IllegalArgumentException.class, () -> BufferParity.p(new ByteBuffer[0], 0, p, 0, 16));
+    void refusesNoSourcesShortSourcesAndShortP() {
+        ByteBuffer p = ByteBuffer.allocate(16);
+        assertThrows(IllegalArgumentException.class, () -> BufferParity.p(new ByteBuffer[0], 0, p, 16));
         ByteBuffer[] sources = {ByteBuffer.allocate(16), ByteBuffer.allocate(15)};
-        assertThrows(IllegalArgumentException.class, () -> BufferParity.p(sources, 2, p, 0, 16));
+        assertThrows(IllegalArgumentException.class, () -> BufferParity.p(sources, 2, p, 16));
+        ByteBuffer[] enough = {ByteBuffer.allocate(17)};
+        assertThrows(IllegalArgumentException.class, () -> BufferParity.p(enough, 1, p, 17));
     }
 }
