@@ -50,6 +50,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
 
     private final AtomicLong reads = new AtomicLong();
     private final AtomicLong writes = new AtomicLong();
+    private final AtomicLong gatheredWrites = new AtomicLong();
     private final AtomicLong flushes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
 
@@ -206,6 +207,14 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
 
     public long flushes() {
         return flushes.get();
+    }
+
+    /**
+     * Calls of {@link #writeGathered}, however many buffers each had; each buffer also counts as
+     * one of {@link #writes}, and faults apply buffer by buffer.
+     */
+    public long gatheredWrites() {
+        return gatheredWrites.get();
     }
 
     /** Operations that this wrapper failed. */
@@ -370,6 +379,12 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
         } finally {
             after();
         }
+    }
+
+    @Override
+    public void writeGathered(long offsetBytes, List<ByteBuffer> srcs) throws IOException {
+        gatheredWrites.incrementAndGet();
+        BlockDevice.super.writeGathered(offsetBytes, srcs);
     }
 
     @Override

@@ -136,6 +136,45 @@ class RaidVolumeGatheredWriteTest {
     }
 
     @Test
+    void aChunkSpreadOverSeveralBuffersReachesItsMemberAsOneWrite() throws IOException {
+        // As a WRITE payload does: the socket delivered it in pieces smaller than a chunk.
+        int stripe = 4 * CHUNK;
+        int piece = CHUNK / 3 + 1;
+        byte[] data = random(stripe, 11);
+        try (RaidVolume v = volume(5, 5)) {
+            List<ByteBuffer> parts = new ArrayList<>();
+            for (int at = 0; at < stripe; at += piece) {
+                ByteBuffer direct = ByteBuffer.allocateDirect(Math.min(piece, stripe - at));
+                parts.add(direct.put(data, at, direct.capacity()).flip());
+            }
+            long[] writesBefore = new long[devices.size()];
+            for (int i = 0; i < devices.size(); i++) {
+                writesBefore[i] = devices.get(i).writes();
+            }
+            v.writeGathered(0, parts);
+            int gathered = 0;
+            for (int i = 0; i < devices.size(); i++) {
+                FaultInjectingBlockDevice d = devices.get(i);
+                if (d.gatheredWrites() == 1) {
+                    gathered++;
+                    assertTrue(d.writes() - writesBefore[i] > 1, "member " + i + ": one write of several buffers");
+                } else {
+                    assertEquals(0, d.gatheredWrites(), "member " + i);
+                    assertEquals(1, d.writes() - writesBefore[i], "member " + i + " (parity): one plain write");
+                }
+            }
+            // Chunks 0-3 each span three or four buffers; P is one buffer of its own.
+            assertEquals(4, gathered, "data members written with one gathered write each");
+            assertArrayEquals(data, read(v, 0, stripe));
+            for (int lost = 0; lost < devices.size(); lost++) {
+                devices.get(lost).failReads(0, DATA_OFFSET + MEMBER_BYTES);
+                assertArrayEquals(data, read(v, 0, stripe), "P checked by losing member " + lost);
+                devices.get(lost).clearErrors();
+            }
+        }
+    }
+
+    @Test
     void buffersSplittingAChunkAreWrittenWhereTheyBelong() throws IOException {
         int stripe = 4 * CHUNK;
         byte[] data = random(3 * stripe + 1000, 7);
