@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * RAID-5 full-stripe parity of one 64 KiB window ({@code ParityEngine.PARITY_WINDOW_BYTES}) whose
+ * RAID-5 full-stripe parity of one 64 KiB window ({@code ParityWrites.PARITY_WINDOW_BYTES}) whose
  * data sits in direct buffers, as a WRITE payload does: copied to the heap and run through the array
  * kernel (what the engine did before {@link BufferParity}), against {@link BufferParity} reading the
  * buffers into a direct P (what the engine does now), and against the plain loop over a variable number of sources that C2 does not vectorise.

@@ -10,7 +10,7 @@ import io.raidd.cli.daemon.Daemon;
 import io.raidd.cli.daemon.DaemonConfig;
 import io.raidd.raid.md.Superblock;
 import io.raidd.raid.md.SuperblockDescriptor;
-import io.raidd.raid.volume.MemberState;
+import io.raidd.raid.member.MemberState;
 import io.raidd.raid.volume.RaidVolume;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import static io.raidd.raid.md.SuperblockDescriptor.ROLE_FAULTY;
 import static io.raidd.raid.md.SuperblockDescriptor.ROLE_MAX;
 
 import io.raidd.raid.layout.Geometry;
-import io.raidd.raid.layout.MirrorLayout;
+import io.raidd.raid.layout.Redundancy;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -186,25 +186,8 @@ public final class Assembler {
         return null;
     }
 
-    /** Every part of the volume still has a source: parity levels by count, mirrors per chunk. */
+    /** Every part of the volume still has a source ({@link Redundancy}). */
     static boolean complete(Geometry g, Object[] slots) {
-        if (g.parityLayout() != null || g.level() == 0) {
-            int missing = 0;
-            for (Object s : slots) {
-                missing += s == null ? 1 : 0;
-            }
-            return missing <= g.tolerableFailures();
-        }
-        MirrorLayout layout = g.mirrorLayout();
-        for (long chunk = 0; chunk < (long) layout.raidDisks() * layout.copies(); chunk++) {
-            boolean any = false;
-            for (int c = 0; c < layout.copies() && !any; c++) {
-                any = slots[layout.disk(chunk, c)] != null;
-            }
-            if (!any) {
-                return false;
-            }
-        }
-        return true;
+        return Redundancy.complete(g, slot -> slots[slot] != null);
     }
 }

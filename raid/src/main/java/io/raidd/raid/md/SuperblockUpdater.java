@@ -2,7 +2,7 @@ package io.raidd.raid.md;
 
 import static io.raidd.raid.md.SuperblockDescriptor.RESYNC_DONE;
 
-import io.raidd.raid.volume.ArrayMetadataListener;
+import io.raidd.raid.member.ArrayMetadata;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.List;
@@ -15,7 +15,7 @@ import java.util.function.UnaryOperator;
  * superblock cannot be written is left out (the RAID layer fails it on its own I/O); if no member
  * can be written the change is not durable and the caller gets the error.
  */
-public final class SuperblockUpdater implements ArrayMetadataListener {
+public final class SuperblockUpdater implements ArrayMetadata {
     private static final System.Logger LOG = System.getLogger("io.raidd.raid");
 
     private final String arrayName;

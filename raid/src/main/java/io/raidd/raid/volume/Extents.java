@@ -1,6 +1,7 @@
 package io.raidd.raid.volume;
 
 import io.raidd.blockdev.Extent;
+import io.raidd.raid.member.Member;
 import java.io.IOException;
 import java.util.List;
 

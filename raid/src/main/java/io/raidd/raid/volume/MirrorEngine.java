@@ -2,17 +2,20 @@ package io.raidd.raid.volume;
 
 import io.raidd.blockdev.Extent;
 import io.raidd.raid.layout.MirrorLayout;
+import io.raidd.raid.member.IoBatch;
+import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberLifecycle;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * RAID-0, RAID-1 and RAID-10: every volume chunk has one or more copies. Reads go to one copy and
- * fall back to the others; a copy that failed to read is rewritten from a good one. Writes go to
- * every usable copy under the chunk's lock, so concurrent writers cannot leave copies different.
+ * RAID-0, RAID-1 and RAID-10: every volume chunk has one or more copies. Reads go to one readable
+ * copy and fall back to the others; a copy that failed to read is rewritten from a good one. Writes
+ * go to every writable copy under the chunk's lock, so concurrent writers cannot leave copies
+ * different.
  *
  * <p>With a single copy (RAID-0) there is nothing to fall back on: errors go to the caller and
  * members are never failed, as in md.
@@ -20,53 +23,35 @@ import java.util.concurrent.locks.ReentrantLock;
 final class MirrorEngine implements VolumeEngine {
     private static final System.Logger LOG = System.getLogger("io.raidd.raid");
 
+    private final MirrorStripes s;
     private final String arrayName;
-    private final MirrorLayout layout;
-    private final int chunkBytes;
     private final int copies;
-    private final long chunks;
-    private final long volumeSizeBytes;
-    private final MemberSet members;
-    private final StripeLocks locks = new StripeLocks();
+    private final MemberLifecycle members;
 
-    MirrorEngine(String arrayName, MirrorLayout layout, int chunkBytes, long volumeSizeBytes, MemberSet members) {
+    MirrorEngine(String arrayName, MirrorLayout layout, int chunkBytes, long volumeSizeBytes, MemberLifecycle members) {
+        this.s = new MirrorStripes(arrayName, layout, chunkBytes, volumeSizeBytes, members);
         this.arrayName = arrayName;
-        this.layout = layout;
-        this.chunkBytes = chunkBytes;
         this.copies = layout.copies();
-        this.chunks = (volumeSizeBytes + chunkBytes - 1) / chunkBytes;
-        this.volumeSizeBytes = volumeSizeBytes;
         this.members = members;
-    }
-
-    private long memberOffset(Piece p, int copy) {
-        return layout.memberChunk(p.chunk(), copy) * chunkBytes + p.inChunkBytes();
-    }
-
-    private Member copyMember(long chunk, int copy) {
-        return members.get(layout.disk(chunk, copy));
-    }
-
-    /** Spreads reads of consecutive chunks over the copies. */
-    private int preferredCopy(long chunk) {
-        return (int) (chunk % copies);
     }
 
     @Override
     public void read(long offsetBytes, ByteBuffer dst) throws IOException {
         int base = dst.position();
         int length = dst.remaining();
-        List<Piece> pieces = Piece.split(offsetBytes, length, chunkBytes);
+        List<Piece> pieces = Piece.split(offsetBytes, length, s.chunkBytes);
         IoBatch batch = new IoBatch();
         IoBatch.Op[] ops = new IoBatch.Op[pieces.size()];
+        StripeView view = s.view();
         for (int i = 0; i < ops.length; i++) {
             Piece p = pieces.get(i);
             for (int c = 0; c < copies; c++) {
-                int copy = (preferredCopy(p.chunk()) + c) % copies;
-                Member m = copyMember(p.chunk(), copy);
-                if (m.usable()) {
+                int copy = (s.preferredCopy(p.chunk()) + c) % copies;
+                if (s.copyReadable(view, p.chunk(), copy)) {
                     ops[i] = batch.read(
-                            m, memberOffset(p, copy), dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
+                            s.copyMember(view, p.chunk(), copy),
+                            s.memberOffset(p, copy),
+                            dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
                     break;
                 }
             }
@@ -84,16 +69,17 @@ final class MirrorEngine implements VolumeEngine {
         dst.position(base + length);
     }
 
-    /** The direct read path from the preferred usable copy's memory; see {@link #read}. */
+    /** The direct read path from the preferred readable copy's memory; see {@link #read}. */
     @Override
     public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
-        for (Piece p : Piece.split(offsetBytes, lengthBytes, chunkBytes)) {
+        StripeView view = s.view();
+        for (Piece p : Piece.split(offsetBytes, lengthBytes, s.chunkBytes)) {
             boolean served = false;
             for (int c = 0; c < copies; c++) {
-                int copy = (preferredCopy(p.chunk()) + c) % copies;
-                Member m = copyMember(p.chunk(), copy);
-                if (m.usable()) {
-                    served = m.viewIfCached(memberOffset(p, copy), p.lengthBytes(), out);
+                int copy = (s.preferredCopy(p.chunk()) + c) % copies;
+                if (s.copyReadable(view, p.chunk(), copy)) {
+                    served = s.copyMember(view, p.chunk(), copy)
+                            .viewIfCached(s.memberOffset(p, copy), p.lengthBytes(), out);
                     break;
                 }
             }
@@ -107,15 +93,14 @@ final class MirrorEngine implements VolumeEngine {
     /** Reads a piece from any copy that works, then rewrites the copies that failed to read. */
     private void readOtherCopies(Piece p, ByteBuffer dst, IoBatch.Op failedRead) throws IOException {
         if (copies == 1) {
-            Member m = copyMember(p.chunk(), 0);
+            Member m = s.copyMember(s.view(), p.chunk(), 0);
             throw new IOException(
                     "array " + arrayName + ": " + m.name() + ": "
-                            + (failedRead == null ? m.state().toString() : failedRead.describe()),
+                            + (failedRead == null ? m.state().label() : failedRead.describe()),
                     failedRead == null ? null : failedRead.failure);
         }
-        ReentrantLock lock = locks.forStripe(p.chunk());
-        lock.lock();
-        try {
+        try (StripeAccess.StripeLock lock = s.locks.lock(p.chunk())) {
+            StripeView view = s.view();
             boolean[] bad = new boolean[copies];
             if (failedRead != null) {
                 LOG.log(
@@ -125,17 +110,17 @@ final class MirrorEngine implements VolumeEngine {
                         failedRead.member.name(),
                         failedRead.describe());
                 for (int c = 0; c < copies; c++) {
-                    bad[c] = copyMember(p.chunk(), c) == failedRead.member && !failedRead.timedOut;
+                    bad[c] = s.copyMember(view, p.chunk(), c) == failedRead.member && !failedRead.timedOut;
                 }
             }
             int good = -1;
             for (int c = 0; c < copies && good < 0; c++) {
-                Member m = copyMember(p.chunk(), c);
-                if (bad[c] || !m.usable()) {
+                if (bad[c] || !s.copyReadable(view, p.chunk(), c)) {
                     continue;
                 }
+                Member m = s.copyMember(view, p.chunk(), c);
                 IoBatch one = new IoBatch();
-                IoBatch.Op op = one.read(m, memberOffset(p, c), dst.duplicate());
+                IoBatch.Op op = one.read(m, s.memberOffset(p, c), dst.duplicate());
                 List<IoBatch.Op> failed = one.await(members.timeoutNs());
                 members.failMembers(failed);
                 if (op.failed()) {
@@ -150,15 +135,14 @@ final class MirrorEngine implements VolumeEngine {
             }
             IoBatch repairs = new IoBatch();
             for (int c = 0; c < copies; c++) {
-                Member m = copyMember(p.chunk(), c);
-                if (bad[c] && m.usable()) {
-                    repairs.write(m, memberOffset(p, c), dst.duplicate());
+                if (bad[c] && s.copyWritable(view, p.chunk(), c)) {
+                    repairs.write(s.copyMember(view, p.chunk(), c), s.memberOffset(p, c), dst.duplicate());
                 }
             }
             members.failMembers(repairs.await(members.timeoutNs()));
             for (int c = 0; c < copies; c++) {
-                Member m = copyMember(p.chunk(), c);
-                if (bad[c] && m.usable()) {
+                Member m = s.copyMember(view, p.chunk(), c);
+                if (bad[c] && m.live()) {
                     m.noteCorrectedRead();
                     LOG.log(
                             Level.INFO,
@@ -168,15 +152,13 @@ final class MirrorEngine implements VolumeEngine {
                             m.name());
                 }
             }
-        } finally {
-            lock.unlock();
         }
     }
 
     @Override
     public void write(long offsetBytes, ByteBuffer src) throws IOException {
         int base = src.position();
-        for (Piece p : Piece.split(offsetBytes, src.remaining(), chunkBytes)) {
+        for (Piece p : Piece.split(offsetBytes, src.remaining(), s.chunkBytes)) {
             ByteBuffer piece = src.slice(base + p.bufferOffsetBytes(), p.lengthBytes());
             onEveryCopy(p, (batch, m, off) -> batch.write(m, off, piece.duplicate()));
         }
@@ -198,9 +180,9 @@ final class MirrorEngine implements VolumeEngine {
         long pos = offsetBytes;
         long end = offsetBytes + lengthBytes;
         while (pos < end) {
-            long chunk = pos / chunkBytes;
-            int in = (int) (pos - chunk * chunkBytes);
-            int len = (int) Math.min(end - pos, chunkBytes - in);
+            long chunk = pos / s.chunkBytes;
+            int in = (int) (pos - chunk * s.chunkBytes);
+            int len = (int) Math.min(end - pos, s.chunkBytes - in);
             Piece p = new Piece(chunk, in, len, 0);
             onEveryCopy(p, (batch, m, off) -> batch.writeZeroes(m, off, len));
             pos += len;
@@ -213,14 +195,12 @@ final class MirrorEngine implements VolumeEngine {
     }
 
     private void onEveryCopy(Piece p, CopyOp op) throws IOException {
-        ReentrantLock lock = locks.forStripe(p.chunk());
-        lock.lock();
-        try {
+        try (StripeAccess.StripeLock lock = s.locks.lock(p.chunk())) {
+            StripeView view = s.view();
             IoBatch batch = new IoBatch();
             for (int c = 0; c < copies; c++) {
-                Member m = copyMember(p.chunk(), c);
-                if (m.usable()) {
-                    op.issue(batch, m, memberOffset(p, c));
+                if (s.copyWritable(view, p.chunk(), c)) {
+                    op.issue(batch, s.copyMember(view, p.chunk(), c), s.memberOffset(p, c));
                 }
             }
             List<IoBatch.Op> failed = batch.await(members.timeoutNs());
@@ -231,19 +211,20 @@ final class MirrorEngine implements VolumeEngine {
                             "array " + arrayName + ": " + f.member.name() + ": " + f.describe(), f.failure);
                 }
                 if (batch.isEmpty()) {
-                    throw new IOException("array " + arrayName + ": " + copyMember(p.chunk(), 0) + " is unavailable");
+                    throw new IOException(
+                            "array " + arrayName + ": " + s.copyMember(view, p.chunk(), 0) + " is unavailable");
                 }
                 return;
             }
             members.failMembers(failed);
+            // The write counts when a copy that holds current data took it.
+            StripeView after = s.view();
             for (int c = 0; c < copies; c++) {
-                if (copyMember(p.chunk(), c).usable()) {
+                if (s.copyReadable(after, p.chunk(), c)) {
                     return;
                 }
             }
             throw new IOException("array " + arrayName + ": every copy of volume chunk " + p.chunk() + " has failed");
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -253,89 +234,33 @@ final class MirrorEngine implements VolumeEngine {
         long pos = offsetBytes;
         long end = offsetBytes + lengthBytes;
         int budget = 4096; // member queries per call; the caller asks again from where we stop
+        StripeView view = s.view();
         while (pos < end && budget-- > 0) {
-            long chunk = pos / chunkBytes;
-            int in = (int) (pos - chunk * chunkBytes);
-            long len = Math.min(end - pos, chunkBytes - in);
+            long chunk = pos / s.chunkBytes;
+            int in = (int) (pos - chunk * s.chunkBytes);
+            long len = Math.min(end - pos, s.chunkBytes - in);
             Piece p = new Piece(chunk, in, (int) len, 0);
             Member m = null;
             int copy = 0;
             for (int c = 0; c < copies && m == null; c++) {
-                if (copyMember(chunk, c).usable()) {
-                    m = copyMember(chunk, c);
+                if (s.copyReadable(view, chunk, c)) {
+                    m = s.copyMember(view, chunk, c);
                     copy = c;
                 }
             }
-            Extents.appendMemberRange(out, m, pos, m == null ? 0 : memberOffset(p, copy), len);
+            Extents.appendMemberRange(out, m, pos, m == null ? 0 : s.memberOffset(p, copy), len);
             pos += len;
         }
         return out;
     }
 
-    /** The layouts repeat with a period that divides the member count, so one period tells. */
     @Override
     public boolean complete() {
-        long period = Math.min(chunks, (long) layout.raidDisks() * copies);
-        for (long chunk = 0; chunk < period; chunk++) {
-            boolean any = false;
-            for (int c = 0; c < copies && !any; c++) {
-                any = copyMember(chunk, c).usable();
-            }
-            if (!any) {
-                return false;
-            }
-        }
-        return true;
+        return s.complete();
     }
 
     @Override
-    public long resyncUnits() {
-        return copies > 1 ? chunks : 0;
-    }
-
-    /** Copies the first usable copy of a chunk over the others where they differ. */
-    @Override
-    public int resync(long chunk) throws IOException {
-        ReentrantLock lock = locks.forStripe(chunk);
-        lock.lock();
-        try {
-            int len = (int) Math.min(chunkBytes, volumeSizeBytes - chunk * chunkBytes);
-            Piece p = new Piece(chunk, 0, len, 0);
-            byte[][] blocks = Scratch.get().blocks(copies, len);
-            IoBatch reads = new IoBatch();
-            IoBatch.Op[] ops = new IoBatch.Op[copies];
-            for (int c = 0; c < copies; c++) {
-                if (copyMember(chunk, c).usable()) {
-                    ops[c] = reads.read(copyMember(chunk, c), memberOffset(p, c), ByteBuffer.wrap(blocks[c], 0, len));
-                }
-            }
-            members.failMembers(reads.await(members.timeoutNs()));
-            int source = -1;
-            for (int c = 0; c < copies && source < 0; c++) {
-                if (ops[c] != null && !ops[c].failed()) {
-                    source = c;
-                }
-            }
-            if (source < 0) {
-                return 0;
-            }
-            IoBatch writes = new IoBatch();
-            int rewritten = 0;
-            for (int c = 0; c < copies; c++) {
-                Member m = copyMember(chunk, c);
-                if (c != source
-                        && m.usable()
-                        && (ops[c] == null
-                                || ops[c].failed()
-                                || !java.util.Arrays.equals(blocks[c], 0, len, blocks[source], 0, len))) {
-                    writes.write(m, memberOffset(p, c), ByteBuffer.wrap(blocks[source], 0, len));
-                    rewritten++;
-                }
-            }
-            members.failMembers(writes.await(members.timeoutNs()));
-            return rewritten;
-        } finally {
-            lock.unlock();
-        }
+    public StripeAccess stripes() {
+        return s;
     }
 }

@@ -2,7 +2,13 @@ package io.raidd.raid.volume;
 
 import io.raidd.blockdev.BlockDevice;
 import io.raidd.blockdev.Extent;
+import io.raidd.raid.event.EventSink;
 import io.raidd.raid.layout.Geometry;
+import io.raidd.raid.member.ArrayMetadata;
+import io.raidd.raid.member.IoBatch;
+import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberLifecycle;
+import io.raidd.raid.member.MemberWatchdog;
 import io.raidd.raid.parity.ParityKernel;
 import io.raidd.raid.parity.ParityKernels;
 import java.io.IOException;
@@ -20,10 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class RaidVolume implements BlockDevice {
     private final String name;
     private final Geometry geometry;
-    private final MemberSet members;
+    private final MemberLifecycle members;
     private final MemberWatchdog watchdog;
     private final VolumeEngine engine;
-    private final ArrayMetadataListener metadata;
+    private final ArrayMetadata metadata;
     private final int logicalBlockSizeBytes;
     private final Object stateLock = new Object();
     private volatile boolean dirty;
@@ -57,7 +63,7 @@ public final class RaidVolume implements BlockDevice {
             list.add(m);
         }
         this.logicalBlockSizeBytes = blockSize;
-        this.members = new MemberSet(name, list, b.metadata, b.config.memberTimeoutNs());
+        this.members = new MemberLifecycle(name, geometry, list, b.metadata, b.events, b.config.memberTimeoutNs());
         this.watchdog = new MemberWatchdog(name, members, b.config.memberTimeoutNs());
         this.watchdog.start();
         if (geometry.parityLayout() != null) {
@@ -73,7 +79,7 @@ public final class RaidVolume implements BlockDevice {
                     name, geometry.mirrorLayout(), geometry.chunkBytes(), geometry.volumeSizeBytes(), members);
         }
         this.dirty = !b.clean;
-        this.resyncPending = !b.clean && engine.resyncUnits() > 0;
+        this.resyncPending = !b.clean && engine.stripes().stripeCount() > 0;
         this.nanoClock = b.nanoClock;
         this.safeModeDelayNs = b.config.safeModeDelayNs();
         this.lastWriteNanos = nanoClock.getAsLong();
@@ -93,7 +99,8 @@ public final class RaidVolume implements BlockDevice {
         private final Geometry geometry;
         private final Member[] members;
         private ParityKernel kernel = ParityKernels.best();
-        private ArrayMetadataListener metadata = ArrayMetadataListener.NONE;
+        private ArrayMetadata metadata = ArrayMetadata.NONE;
+        private EventSink events = EventSink.NONE;
         private RaidVolumeConfig config = RaidVolumeConfig.DEFAULT;
         private boolean clean = true;
         private java.util.function.LongSupplier nanoClock = System::nanoTime;
@@ -127,8 +134,14 @@ public final class RaidVolume implements BlockDevice {
             return this;
         }
 
-        public Builder metadata(ArrayMetadataListener metadata) {
+        public Builder metadata(ArrayMetadata metadata) {
             this.metadata = metadata;
+            return this;
+        }
+
+        /** Where member transitions and other events of the array are announced. */
+        public Builder events(EventSink events) {
+            this.events = events;
             return this;
         }
 
@@ -168,9 +181,17 @@ public final class RaidVolume implements BlockDevice {
         return members.all();
     }
 
-    /** Members that are not usable (faulty or missing). */
+    /** Slots whose member is not in sync (faulty, missing, rebuilding). */
     public int failedMembers() {
-        return geometry.raidDisks() - members.usableCount();
+        return geometry.raidDisks() - members.activeCount();
+    }
+
+    /**
+     * Fails the member in {@code slot} as an I/O error would (recorded in the superblocks); the
+     * volume goes on from redundancy.
+     */
+    public void fail(int slot, String reason) throws IOException {
+        members.fail(members.get(slot), reason);
     }
 
     /** True while every byte can still be read: not more members lost than the level tolerates. */
@@ -320,10 +341,8 @@ public final class RaidVolume implements BlockDevice {
 
     private void flushMembers() throws IOException {
         IoBatch batch = new IoBatch();
-        for (Member m : members.all()) {
-            if (m.usable()) {
-                batch.flush(m);
-            }
+        for (Member m : members.liveMembers()) {
+            batch.flush(m);
         }
         members.failMembers(batch.await(members.timeoutNs()));
         if (!engine.complete()) {
@@ -375,7 +394,7 @@ public final class RaidVolume implements BlockDevice {
      * After the last unit the array counts as in sync.
      */
     public ResyncAgent resyncAgent() {
-        return new ResyncAgent(this, engine);
+        return new ResyncAgent(this, engine.stripes());
     }
 
     void resyncFinished() {

@@ -4,30 +4,30 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 
 /**
- * Makes redundancy consistent after an unclean shutdown by walking every stripe (or mirrored
- * chunk) once. Work comes in bounded steps so a runner can pace it and stop it; the cursor only
- * moves forward.
+ * Makes redundancy consistent after an unclean shutdown by walking every stripe once through
+ * {@link StripeAccess}: load it under its lock, reconcile, rewrite what differed. Work comes in
+ * bounded steps so a runner can pace it and stop it; the cursor only moves forward.
  */
 public final class ResyncAgent {
     private static final System.Logger LOG = System.getLogger("io.raidd.raid");
 
     private final RaidVolume volume;
-    private final VolumeEngine engine;
+    private final StripeAccess stripes;
     private final long units;
     private long cursor;
     private long rewritten;
 
-    ResyncAgent(RaidVolume volume, VolumeEngine engine) {
+    ResyncAgent(RaidVolume volume, StripeAccess stripes) {
         this.volume = volume;
-        this.engine = engine;
-        this.units = engine.resyncUnits();
+        this.stripes = stripes;
+        this.units = stripes.stripeCount();
     }
 
     /** Resyncs up to {@code maxUnits} units; returns how many it did (0 when finished). */
     public int doWork(int maxUnits) throws IOException {
         int done = 0;
         while (done < maxUnits && cursor < units) {
-            rewritten += engine.resync(cursor);
+            rewritten += resync(cursor);
             cursor++;
             done++;
         }
@@ -36,6 +36,17 @@ public final class ResyncAgent {
             LOG.log(Level.INFO, "array {0}: resync complete, {1} members blocks rewritten", volume.name(), rewritten);
         }
         return done;
+    }
+
+    private int resync(long stripe) throws IOException {
+        try (StripeAccess.StripeLock lock = stripes.lock(stripe)) {
+            LoadedStripe st = stripes.load(stripe);
+            int written = 0;
+            for (int position : stripes.reconcile(st)) {
+                written += stripes.rewrite(st, position);
+            }
+            return written;
+        }
     }
 
     public boolean done() {

@@ -21,4 +21,21 @@ final class StripeLocks {
         long h = stripe * 0x9E3779B97F4A7C15L;
         return locks[(int) (h >>> 52) & (LOCKS - 1)];
     }
+
+    /** Locks {@code stripe} and returns the handle that unlocks it (once). */
+    StripeAccess.StripeLock lock(long stripe) {
+        ReentrantLock lock = forStripe(stripe);
+        lock.lock();
+        return new StripeAccess.StripeLock() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                if (!closed) {
+                    closed = true;
+                    lock.unlock();
+                }
+            }
+        };
+    }
 }

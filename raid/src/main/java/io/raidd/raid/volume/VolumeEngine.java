@@ -38,15 +38,9 @@ interface VolumeEngine {
 
     List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException;
 
-    /** True while every byte of the volume can still be read from usable members. */
+    /** True while every byte of the volume can still be read from members in sync. */
     boolean complete();
 
-    /** Number of units {@link #resync} walks over (stripes, or chunks for mirrors). */
-    long resyncUnits();
-
-    /**
-     * Makes redundancy of one unit consistent with its data (after an unclean shutdown). Returns how
-     * many members had to be rewritten.
-     */
-    int resync(long unit) throws IOException;
+    /** Stripe-level access for background work (resync, rebuild, scrub). */
+    StripeAccess stripes();
 }

@@ -10,6 +10,8 @@ import io.raidd.blockdev.Extent;
 import io.raidd.blockdev.FaultInjectingBlockDevice;
 import io.raidd.blockdev.MemoryBlockDevice;
 import io.raidd.raid.layout.Geometry;
+import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberState;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -352,8 +354,8 @@ class RaidVolumeFaultTest {
             // Now lose the two data members of stripe 7: reconstruction needs the repaired P and Q.
             int d0 = g.parityLayout().dataDisk(7, 0);
             int d1 = g.parityLayout().dataDisk(7, 1);
-            v.members().get(d0).markFaulty("test");
-            v.members().get(d1).markFaulty("test");
+            v.fail(d0, "test");
+            v.fail(d1, "test");
             assertArrayEquals(data, read(v, 0, data.length));
         }
     }

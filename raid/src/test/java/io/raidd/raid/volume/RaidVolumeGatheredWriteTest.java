@@ -102,18 +102,18 @@ class RaidVolumeGatheredWriteTest {
     }
 
     /**
-     * Chunks larger than {@link ParityEngine#PARITY_WINDOW_BYTES}, and a hull that is not a multiple
+     * Chunks larger than {@link ParityWrites#PARITY_WINDOW_BYTES}, and a hull that is not a multiple
      * of it (RAID-5 of two disks: one data chunk, so any write covers all data), computed window by
      * window: every single lost member (every pair for RAID-6) still reads back the same bytes.
      */
     @Test
     void fullStripeParityLargerThanOneWindowIsRight() throws IOException {
-        int chunk = 4 * ParityEngine.PARITY_WINDOW_BYTES;
+        int chunk = 4 * ParityWrites.PARITY_WINDOW_BYTES;
         record Case(int level, int disks, long offset, int length) {}
         for (Case c : List.of(
                 new Case(6, 6, 0, 2 * 4 * chunk),
                 new Case(5, 5, 4L * chunk, 4 * chunk),
-                new Case(5, 2, 1000, 2 * ParityEngine.PARITY_WINDOW_BYTES + 12_345))) {
+                new Case(5, 2, 1000, 2 * ParityWrites.PARITY_WINDOW_BYTES + 12_345))) {
             byte[] data = random(c.length(), c.level() * 31L + c.disks());
             try (RaidVolume v = volume(c.level(), c.disks(), chunk)) {
                 v.writeGathered(

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.raidd.blockdev.FaultInjectingBlockDevice;
 import io.raidd.blockdev.MemoryBlockDevice;
 import io.raidd.raid.layout.Geometry;
+import io.raidd.raid.member.MemberState;
 import io.raidd.testimages.Lanes;
 import io.raidd.testimages.ReferenceVolume;
 import io.raidd.testimages.Seeds;
@@ -222,7 +223,7 @@ class RaidVolumeModelTest {
     }
 
     /** Records what the volume asked of the metadata. */
-    static final class RecordingMetadata implements ArrayMetadataListener {
+    static final class RecordingMetadata implements io.raidd.raid.member.ArrayMetadata {
         final List<Integer> failed = java.util.Collections.synchronizedList(new ArrayList<>());
         volatile int dirtyMarks;
         volatile int cleanMarks;

@@ -1,13 +1,14 @@
-package io.raidd.raid.volume;
+package io.raidd.raid.member;
 
 import java.io.IOException;
 
 /**
- * What the volume asks of the on-disk metadata. Each call returns only once the change is durable
- * on the surviving members, because the I/O that triggered it must not be acknowledged earlier: an
- * array that was written while a member was failed must never reassemble with that member in sync.
+ * What the array asks of its on-disk metadata (md superblocks in the daemon). Each call returns
+ * only once the change is durable on the members still in the array, because the I/O or command
+ * that triggered it must not be acknowledged earlier: an array that was written while a member was
+ * failed must never reassemble with that member in sync.
  */
-public interface ArrayMetadataListener {
+public interface ArrayMetadata {
 
     /** The array is about to be written: record "not clean" (md: resync_offset = 0). */
     void markDirty() throws IOException;
@@ -19,7 +20,7 @@ public interface ArrayMetadataListener {
     void memberFailed(int slot, String reason) throws IOException;
 
     /** For arrays without on-disk metadata (tests, scratch volumes). */
-    ArrayMetadataListener NONE = new ArrayMetadataListener() {
+    ArrayMetadata NONE = new ArrayMetadata() {
         @Override
         public void markDirty() {}
 

@@ -1,4 +1,4 @@
-package io.raidd.raid.volume;
+package io.raidd.raid.member;
 
 import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeUnit;
@@ -9,29 +9,29 @@ import java.util.concurrent.TimeUnit;
  * A thread stuck inside the kernel (a disk in D state) only sees the interrupt when the system call
  * returns; the member is failed either way, so no new I/O is sent to it.
  */
-final class MemberWatchdog implements AutoCloseable {
+public final class MemberWatchdog implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.raidd.raid");
 
-    private final MemberSet members;
+    private final MemberLifecycle members;
     private final long timeoutNs;
     private final Thread thread;
     private volatile boolean stopped;
 
-    MemberWatchdog(String arrayName, MemberSet members, long timeoutNs) {
+    public MemberWatchdog(String arrayName, MemberLifecycle members, long timeoutNs) {
         this.members = members;
         this.timeoutNs = timeoutNs;
         this.thread = new Thread(this::run, "raidd-watchdog-" + arrayName);
         this.thread.setDaemon(true);
     }
 
-    void start() {
+    public void start() {
         thread.start();
     }
 
     /** Checks every member once; returns how many calls expired. Called by the thread, and by tests. */
-    int check(long nowNanos) {
+    public int check(long nowNanos) {
         int expired = 0;
-        for (Member m : members.all()) {
+        for (Member m : members.liveMembers()) {
             for (Member.InlineCall call : m.expireInlineCallsStartedBefore(nowNanos - timeoutNs)) {
                 expired++;
                 String reason = "I/O on the caller's thread timed out after "

@@ -1,4 +1,4 @@
-package io.raidd.raid.volume;
+package io.raidd.raid.member;
 
 import io.raidd.blockdev.BlockDevice;
 import java.io.IOException;
@@ -11,17 +11,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One slot of an array: a backing device, where its data area starts, its state, and the threads
+ * One device of an array: where its data area starts, the slot it holds, its state (changed only by
+ * {@link MemberLifecycle}), how far a rebuild has brought it, its error counters, and the threads
  * that do its I/O. Offsets given to the I/O methods are relative to the data area.
  */
 public final class Member implements AutoCloseable {
-    private final int slot;
+    private volatile int slot;
     private final String name;
     private final BlockDevice device;
     private final long dataOffsetBytes;
     private final ExecutorService executor;
     private volatile MemberState state;
     private volatile String failureReason;
+    /** REBUILDING: member data bytes below this offset are in sync. */
+    private volatile long recoveredBytes;
 
     private final AtomicLong readErrors = new AtomicLong();
     private final AtomicLong writeErrors = new AtomicLong();
@@ -77,8 +80,9 @@ public final class Member implements AutoCloseable {
         return state;
     }
 
-    public boolean usable() {
-        return state == MemberState.ACTIVE;
+    /** Data-area bytes below which a REBUILDING member is in sync (everything for ACTIVE). */
+    public long recoveredBytes() {
+        return state == MemberState.ACTIVE ? Long.MAX_VALUE : recoveredBytes;
     }
 
     /** Why the member is not active, or null. */
@@ -99,18 +103,24 @@ public final class Member implements AutoCloseable {
         return correctedReads.get();
     }
 
-    void noteCorrectedRead() {
+    public void noteCorrectedRead() {
         correctedReads.incrementAndGet();
     }
 
-    /** Moves an active member to FAULTY; returns false when it was not active. */
+    /** Moves a live member to FAULTY; returns false when it was faulty or missing already. */
     synchronized boolean markFaulty(String reason) {
-        if (state != MemberState.ACTIVE) {
+        if (state == MemberState.FAULTY || state == MemberState.MISSING) {
             return false;
         }
         failureReason = reason;
         state = MemberState.FAULTY;
         return true;
+    }
+
+    /** Whether the member takes I/O at all (its data may still be out of sync). */
+    public boolean live() {
+        MemberState s = state;
+        return s == MemberState.ACTIVE || s == MemberState.REBUILDING;
     }
 
     /** A member operation, not started yet. */
@@ -123,8 +133,8 @@ public final class Member implements AutoCloseable {
      * Views of the member's memory only ({@link BlockDevice#viewIfCached}): false when the member is
      * not active or any byte would have to come from its disk. Errors are left for the blocking read.
      */
-    boolean viewIfCached(long offsetBytes, int lengthBytes, java.util.List<ByteBuffer> out) {
-        return usable() && device.viewIfCached(dataOffsetBytes + offsetBytes, lengthBytes, out);
+    public boolean viewIfCached(long offsetBytes, int lengthBytes, java.util.List<ByteBuffer> out) {
+        return live() && device.viewIfCached(dataOffsetBytes + offsetBytes, lengthBytes, out);
     }
 
     IoAction read(long offsetBytes, ByteBuffer dst) {
@@ -160,14 +170,14 @@ public final class Member implements AutoCloseable {
         };
     }
 
-    java.util.List<io.raidd.blockdev.Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
+    public java.util.List<io.raidd.blockdev.Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
         return device.allocation(dataOffsetBytes + offsetBytes, lengthBytes);
     }
 
     /** Runs {@code action} on one of this member's threads. */
     CompletableFuture<Void> submit(IoAction action) {
         CompletableFuture<Void> f = new CompletableFuture<>();
-        if (state != MemberState.ACTIVE) {
+        if (!live()) {
             f.completeExceptionally(new IOException("member " + name + " is " + state));
             return f;
         }
@@ -193,7 +203,7 @@ public final class Member implements AutoCloseable {
      */
     InlineCall runInline(IoAction action) {
         InlineCall call = new InlineCall(Thread.currentThread(), System.nanoTime());
-        if (state != MemberState.ACTIVE) {
+        if (!live()) {
             call.failure = new IOException("member " + name + " is " + state);
             return call;
         }

@@ -1,4 +1,4 @@
-package io.raidd.raid.volume;
+package io.raidd.raid.member;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -15,9 +15,9 @@ import java.util.concurrent.TimeoutException;
  * an operation that does not finish in time is reported as a timeout, whether it ran on a member
  * thread or inline (where the {@link MemberWatchdog} notices it).
  */
-final class IoBatch {
+public final class IoBatch {
 
-    enum Kind {
+    public enum Kind {
         READ,
         WRITE,
         ZERO,
@@ -25,15 +25,15 @@ final class IoBatch {
     }
 
     /** One member operation and, after {@link #await}, how it ended. */
-    static final class Op {
-        final Member member;
-        final Kind kind;
-        final long offsetBytes;
-        final long lengthBytes;
+    public static final class Op {
+        public final Member member;
+        public final Kind kind;
+        public final long offsetBytes;
+        public final long lengthBytes;
         final Member.IoAction action;
         CompletableFuture<Void> future;
-        Throwable failure;
-        boolean timedOut;
+        public Throwable failure;
+        public boolean timedOut;
 
         Op(Member member, Kind kind, long offsetBytes, long lengthBytes, Member.IoAction action) {
             this.member = member;
@@ -43,11 +43,11 @@ final class IoBatch {
             this.action = action;
         }
 
-        boolean failed() {
+        public boolean failed() {
             return failure != null;
         }
 
-        String describe() {
+        public String describe() {
             String what = kind.name().toLowerCase(java.util.Locale.ROOT);
             String where = kind == Kind.FLUSH ? "" : " at data offset " + offsetBytes + " (+" + lengthBytes + ")";
             if (timedOut) {
@@ -69,16 +69,16 @@ final class IoBatch {
 
     private final List<Op> ops = new ArrayList<>(8);
 
-    Op read(Member m, long offsetBytes, ByteBuffer dst) {
+    public Op read(Member m, long offsetBytes, ByteBuffer dst) {
         return add(new Op(m, Kind.READ, offsetBytes, dst.remaining(), m.read(offsetBytes, dst)));
     }
 
-    Op write(Member m, long offsetBytes, ByteBuffer src) {
+    public Op write(Member m, long offsetBytes, ByteBuffer src) {
         return add(new Op(m, Kind.WRITE, offsetBytes, src.remaining(), m.write(offsetBytes, src)));
     }
 
     /** One member write of the buffers' concatenation, as one operation (one hand-off to the member). */
-    Op write(Member m, long offsetBytes, List<ByteBuffer> srcs) {
+    public Op write(Member m, long offsetBytes, List<ByteBuffer> srcs) {
         if (srcs.size() == 1) {
             return write(m, offsetBytes, srcs.get(0));
         }
@@ -89,11 +89,11 @@ final class IoBatch {
         return add(new Op(m, Kind.WRITE, offsetBytes, length, m.writeGathered(offsetBytes, srcs)));
     }
 
-    Op writeZeroes(Member m, long offsetBytes, long lengthBytes) {
+    public Op writeZeroes(Member m, long offsetBytes, long lengthBytes) {
         return add(new Op(m, Kind.ZERO, offsetBytes, lengthBytes, m.writeZeroes(offsetBytes, lengthBytes)));
     }
 
-    Op flush(Member m) {
+    public Op flush(Member m) {
         return add(new Op(m, Kind.FLUSH, 0, 0, m.flush()));
     }
 
@@ -102,7 +102,7 @@ final class IoBatch {
         return op;
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return ops.isEmpty();
     }
 
@@ -110,7 +110,7 @@ final class IoBatch {
      * Runs every operation, waiting at most {@code timeoutNs} for those on member threads, and
      * returns the failed ones (empty when all succeeded).
      */
-    List<Op> await(long timeoutNs) {
+    public List<Op> await(long timeoutNs) {
         if (ops.isEmpty()) {
             return List.of();
         }

@@ -1,0 +1,177 @@
+package io.raidd.raid.volume;
+
+import io.raidd.raid.layout.MirrorLayout;
+import io.raidd.raid.member.IoBatch;
+import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberLifecycle;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * RAID-0/1/10 volume chunks as units: where each copy lives, the view that says which copies may be
+ * read and written, and stripe-level access for background work (a "stripe" is one volume chunk,
+ * its positions are the copies). RAID-0 has one copy and nothing to resync or rebuild.
+ */
+final class MirrorStripes implements StripeAccess {
+    final String arrayName;
+    final MirrorLayout layout;
+    final int chunkBytes;
+    final int copies;
+    final long chunks;
+    final long volumeSizeBytes;
+    final MemberLifecycle members;
+    final StripeLocks locks = new StripeLocks();
+
+    MirrorStripes(
+            String arrayName, MirrorLayout layout, int chunkBytes, long volumeSizeBytes, MemberLifecycle members) {
+        this.arrayName = arrayName;
+        this.layout = layout;
+        this.chunkBytes = chunkBytes;
+        this.copies = layout.copies();
+        this.chunks = (volumeSizeBytes + chunkBytes - 1) / chunkBytes;
+        this.volumeSizeBytes = volumeSizeBytes;
+        this.members = members;
+    }
+
+    /** Where copy {@code copy} of the piece's bytes start on its member. */
+    long memberOffset(Piece p, int copy) {
+        return layout.memberChunk(p.chunk(), copy) * chunkBytes + p.inChunkBytes();
+    }
+
+    int disk(long chunk, int copy) {
+        return layout.disk(chunk, copy);
+    }
+
+    /** End of copy {@code copy}'s chunk on its member: it is readable once a rebuild has passed it. */
+    long copyEndBytes(long chunk, int copy) {
+        return (layout.memberChunk(chunk, copy) + 1) * chunkBytes;
+    }
+
+    StripeView view() {
+        return new StripeView(members.roster(), Long.MAX_VALUE);
+    }
+
+    boolean copyReadable(StripeView view, long chunk, int copy) {
+        return view.readable(disk(chunk, copy), copyEndBytes(chunk, copy));
+    }
+
+    boolean copyWritable(StripeView view, long chunk, int copy) {
+        return view.writable(disk(chunk, copy));
+    }
+
+    Member copyMember(StripeView view, long chunk, int copy) {
+        return view.member(disk(chunk, copy));
+    }
+
+    /** Spreads reads of consecutive chunks over the copies. */
+    int preferredCopy(long chunk) {
+        return (int) (chunk % copies);
+    }
+
+    int chunkLength(long chunk) {
+        return (int) Math.min(chunkBytes, volumeSizeBytes - chunk * chunkBytes);
+    }
+
+    boolean complete() {
+        return members.complete();
+    }
+
+    // ---------------------------------------------------------------------------- StripeAccess
+
+    @Override
+    public long stripeCount() {
+        return copies > 1 ? chunks : 0;
+    }
+
+    @Override
+    public StripeLock lock(long chunk) {
+        return locks.lock(chunk);
+    }
+
+    @Override
+    public LoadedStripe load(long chunk) throws IOException {
+        int len = chunkLength(chunk);
+        StripeView view = view();
+        byte[][] blocks = Scratch.get().blocks(copies, len);
+        int[] slots = new int[copies];
+        long[] offsets = new long[copies];
+        Piece p = new Piece(chunk, 0, len, 0);
+        for (int c = 0; c < copies; c++) {
+            slots[c] = disk(chunk, c);
+            offsets[c] = memberOffset(p, c);
+        }
+        LoadedStripe st = new LoadedStripe(chunk, len, blocks, slots, offsets, view);
+        IoBatch reads = new IoBatch();
+        IoBatch.Op[] ops = new IoBatch.Op[copies];
+        for (int c = 0; c < copies; c++) {
+            if (copyReadable(view, chunk, c)) {
+                ops[c] = reads.read(copyMember(view, chunk, c), offsets[c], ByteBuffer.wrap(blocks[c], 0, len));
+            }
+        }
+        members.failMembers(reads.await(members.timeoutNs()));
+        for (int c = 0; c < copies; c++) {
+            st.unreadable[c] = ops[c] == null || ops[c].failed();
+        }
+        return st;
+    }
+
+    private int firstReadable(LoadedStripe st) {
+        for (int c = 0; c < copies; c++) {
+            if (!st.unreadable[c]) {
+                return c;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public void regenerate(LoadedStripe st) throws IOException {
+        int source = firstReadable(st);
+        if (source < 0) {
+            throw new IOException("array " + arrayName + ": no readable copy of volume chunk " + st.stripe);
+        }
+        for (int c = 0; c < copies; c++) {
+            if (st.unreadable[c]) {
+                System.arraycopy(st.blocks[source], 0, st.blocks[c], 0, st.lengthBytes);
+            }
+        }
+    }
+
+    @Override
+    public int[] reconcile(LoadedStripe st) {
+        int source = firstReadable(st);
+        if (source < 0) {
+            return new int[0];
+        }
+        int len = st.lengthBytes;
+        int[] out = new int[copies];
+        int count = 0;
+        for (int c = 0; c < copies; c++) {
+            if (c != source
+                    && st.view.writable(st.slots[c])
+                    && (st.unreadable[c] || !Arrays.equals(st.blocks[c], 0, len, st.blocks[source], 0, len))) {
+                System.arraycopy(st.blocks[source], 0, st.blocks[c], 0, len);
+                out[count++] = c;
+            }
+        }
+        return Arrays.copyOf(out, count);
+    }
+
+    @Override
+    public int rewrite(LoadedStripe st, int position) throws IOException {
+        int slot = st.slots[position];
+        if (!st.view.writable(slot)) {
+            return 0;
+        }
+        IoBatch writes = new IoBatch();
+        writes.write(
+                st.view.member(slot),
+                st.memberOffsets[position],
+                ByteBuffer.wrap(st.blocks[position], 0, st.lengthBytes));
+        List<IoBatch.Op> failed = writes.await(members.timeoutNs());
+        members.failMembers(failed);
+        return failed.isEmpty() ? 1 : 0;
+    }
+}

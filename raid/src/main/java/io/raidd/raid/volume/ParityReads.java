@@ -1,0 +1,91 @@
+package io.raidd.raid.volume;
+
+import io.raidd.raid.member.IoBatch;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * The RAID-4/5/6 read path: data chunks straight from their members, and a reconstruction (with
+ * md's read-error correction) for a piece whose member cannot be read. Reads take no stripe lock
+ * unless they reconstruct.
+ */
+final class ParityReads {
+    private static final System.Logger LOG = System.getLogger("io.raidd.raid");
+
+    private final ParityStripes s;
+
+    ParityReads(ParityStripes stripes) {
+        this.s = stripes;
+    }
+
+    void read(long offsetBytes, ByteBuffer dst) throws IOException {
+        int base = dst.position();
+        int length = dst.remaining();
+        List<Piece> pieces = Piece.split(offsetBytes, length, s.chunkBytes);
+        IoBatch batch = new IoBatch();
+        IoBatch.Op[] ops = new IoBatch.Op[pieces.size()];
+        for (int i = 0; i < ops.length; i++) {
+            Piece p = pieces.get(i);
+            long stripe = s.stripeOf(p);
+            int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
+            StripeView view = s.view(stripe);
+            if (view.readable(disk)) {
+                ops[i] = batch.read(
+                        view.member(disk),
+                        s.memberOffset(stripe, p.inChunkBytes()),
+                        dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
+            }
+        }
+        s.members.failMembers(batch.await(s.members.timeoutNs()));
+        for (int i = 0; i < ops.length; i++) {
+            if (ops[i] == null || ops[i].failed()) {
+                Piece p = pieces.get(i);
+                reconstructRead(p, dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()), ops[i]);
+            }
+        }
+        dst.position(base + length);
+    }
+
+    /**
+     * Views of the data chunks where they lie in their members' memory; false when any piece's
+     * member cannot be read for its stripe (a reconstruction is left to the blocking path) or is
+     * not in memory.
+     */
+    boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+        for (Piece p : Piece.split(offsetBytes, lengthBytes, s.chunkBytes)) {
+            long stripe = s.stripeOf(p);
+            int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
+            StripeView view = s.view(stripe);
+            if (!view.readable(disk)
+                    || !view.member(disk)
+                            .viewIfCached(s.memberOffset(stripe, p.inChunkBytes()), p.lengthBytes(), out)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Serves a piece whose member is not readable or could not read it, and repairs the member. */
+    private void reconstructRead(Piece p, ByteBuffer dst, IoBatch.Op failedRead) throws IOException {
+        long stripe = s.stripeOf(p);
+        int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
+        try (StripeAccess.StripeLock lock = s.locks.lock(stripe)) {
+            StripeView view = s.view(stripe);
+            if (failedRead != null && !failedRead.timedOut) {
+                LOG.log(
+                        Level.INFO,
+                        "array {0}: {1}: {2}; reconstructing",
+                        s.arrayName,
+                        failedRead.member.name(),
+                        failedRead.describe());
+            }
+            LoadedStripe st =
+                    s.loadHull(stripe, p.inChunkBytes(), p.endInChunkBytes(), failedRead == null ? -1 : disk, view);
+            s.regenerateUnreadable(st);
+            dst.put(st.blocks[disk], 0, p.lengthBytes());
+            s.repair(st);
+        }
+    }
+}

@@ -1,0 +1,349 @@
+package io.raidd.raid.volume;
+
+import io.raidd.raid.layout.ParityLayout;
+import io.raidd.raid.member.IoBatch;
+import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberLifecycle;
+import io.raidd.raid.parity.ParityKernel;
+import io.raidd.raid.parity.Raid6Recovery;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * RAID-4/5/6 stripes as units: the geometry every path shares, the per-stripe view, loading a
+ * stripe's hull from its readable members, regenerating what could not be read, recomputing parity,
+ * and writing blocks back (md's read-error correction). The read path ({@link ParityReads}), the
+ * write strategies ({@link ParityWrites}) and background work (through {@link StripeAccess}) all
+ * build on it.
+ */
+final class ParityStripes implements StripeAccess {
+    private static final System.Logger LOG = System.getLogger("io.raidd.raid");
+
+    final String arrayName;
+    final ParityLayout layout;
+    final int chunkBytes;
+    final int n;
+    final int k;
+    final int parityCount;
+    final long stripes;
+    final MemberLifecycle members;
+    final ParityKernel kernel;
+    private final Raid6Recovery recovery;
+    final StripeLocks locks = new StripeLocks();
+
+    ParityStripes(
+            String arrayName,
+            ParityLayout layout,
+            int chunkBytes,
+            long memberUsedBytes,
+            MemberLifecycle members,
+            ParityKernel kernel) {
+        this.arrayName = arrayName;
+        this.layout = layout;
+        this.chunkBytes = chunkBytes;
+        this.n = layout.raidDisks();
+        this.k = layout.dataDisks();
+        this.parityCount = layout.parityDisks();
+        this.stripes = memberUsedBytes / chunkBytes;
+        this.members = members;
+        this.kernel = kernel;
+        this.recovery = new Raid6Recovery(kernel);
+    }
+
+    long stripeOf(Piece p) {
+        return p.chunk() / k;
+    }
+
+    int dataIndexOf(Piece p) {
+        return (int) (p.chunk() % k);
+    }
+
+    long memberOffset(long stripe, int inChunkBytes) {
+        return stripe * chunkBytes + inChunkBytes;
+    }
+
+    /** What the stripe's operation may read and write; take it under the stripe's lock. */
+    StripeView view(long stripe) {
+        return new StripeView(members.roster(), (stripe + 1) * chunkBytes);
+    }
+
+    /** Member of the stripe's P or Q, or -1 when the level has none or it cannot be read. */
+    int readableParity(StripeView view, int disk) {
+        return disk >= 0 && view.readable(disk) ? disk : -1;
+    }
+
+    /** Every data member of the stripe is readable (parity members may be gone). */
+    boolean dataReadable(StripeView view, long stripe) {
+        for (int i = 0; i < k; i++) {
+            if (!view.readable(layout.dataDisk(stripe, i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void computeParity(byte[][] syn, int len) {
+        if (parityCount == 2) {
+            kernel.pq(syn, k, syn[k], syn[k + 1], 0, len);
+        } else {
+            kernel.p(syn, k, syn[k], 0, len);
+        }
+    }
+
+    /**
+     * The stripe in {@link Raid6Recovery}'s order, as views of the per-member blocks: data in
+     * syndrome order, then P, then Q (for RAID-4/5 a scratch block nothing reads).
+     */
+    byte[][] syndromeView(long stripe, byte[][] blocks, int len) {
+        byte[][] syn = new byte[k + 2][];
+        for (int i = 0; i < k; i++) {
+            syn[layout.syndromeIndex(stripe, i)] = blocks[layout.dataDisk(stripe, i)];
+        }
+        syn[k] = blocks[layout.pDisk(stripe)];
+        int qDisk = layout.qDisk(stripe);
+        syn[k + 1] = qDisk >= 0 ? blocks[qDisk] : Scratch.get().spareB(len);
+        return syn;
+    }
+
+    static byte[][] syn(LoadedStripe st) {
+        return (byte[][]) st.engineState;
+    }
+
+    // ---------------------------------------------------------------------------------- loading
+
+    /**
+     * Reads {@code [lo, hi)} of {@code stripe} from every member the view can read except {@code
+     * suspect}; members that fail to read are marked unreadable (a timeout also fails the member).
+     * Caller holds the stripe lock. Nothing is regenerated.
+     */
+    LoadedStripe loadHull(long stripe, int lo, int hi, int suspect, StripeView view) throws IOException {
+        int len = hi - lo;
+        byte[][] blocks = Scratch.get().blocks(n, len);
+        int[] slots = new int[n];
+        long[] offsets = new long[n];
+        for (int d = 0; d < n; d++) {
+            slots[d] = d;
+            offsets[d] = memberOffset(stripe, lo);
+        }
+        LoadedStripe st = new LoadedStripe(stripe, len, blocks, slots, offsets, view);
+        st.engineState = syndromeView(stripe, blocks, len);
+        boolean[] loaded = new boolean[n];
+        for (int d = 0; d < n; d++) {
+            st.unreadable[d] = d == suspect || !view.readable(d);
+        }
+        while (true) {
+            IoBatch reads = new IoBatch();
+            for (int d = 0; d < n; d++) {
+                if (!st.unreadable[d] && !loaded[d]) {
+                    reads.read(view.member(d), offsets[d], ByteBuffer.wrap(blocks[d], 0, len));
+                    loaded[d] = true;
+                }
+            }
+            if (reads.isEmpty()) {
+                break;
+            }
+            List<IoBatch.Op> failed = reads.await(members.timeoutNs());
+            if (failed.isEmpty()) {
+                break;
+            }
+            members.failMembers(failed);
+            for (IoBatch.Op op : failed) {
+                st.unreadable[op.member.slot()] = true;
+                if (!op.timedOut) {
+                    LOG.log(
+                            Level.INFO,
+                            "array {0}: {1}: {2}; reconstructing",
+                            arrayName,
+                            op.member.name(),
+                            op.describe());
+                }
+            }
+        }
+        return st;
+    }
+
+    /** Rebuilds the unreadable blocks of a loaded stripe (data, and parity for the repair). */
+    void regenerateUnreadable(LoadedStripe st) throws IOException {
+        int lostA = -1;
+        int lostB = -1;
+        int lost = 0;
+        for (int i = 0; i < k + parityCount; i++) {
+            int disk =
+                    i < k ? layout.dataDisk(st.stripe, i) : i == k ? layout.pDisk(st.stripe) : layout.qDisk(st.stripe);
+            if (st.unreadable[disk]) {
+                int index = i < k ? layout.syndromeIndex(st.stripe, i) : i;
+                lost++;
+                if (lostA < 0) {
+                    lostA = index;
+                } else {
+                    lostB = index;
+                }
+            }
+        }
+        if (lost > parityCount) {
+            throw new IOException("array " + arrayName + ": stripe " + st.stripe + " cannot be reconstructed: "
+                    + describeUnreadable(st));
+        }
+        if (lost == 1) {
+            recovery.recover(syn(st), k, lostA, 0, st.lengthBytes);
+        } else if (lost == 2) {
+            recovery.recover(syn(st), k, lostA, lostB, 0, st.lengthBytes);
+        }
+    }
+
+    private String describeUnreadable(LoadedStripe st) {
+        StringBuilder sb = new StringBuilder();
+        for (int d = 0; d < n; d++) {
+            if (st.unreadable[d]) {
+                Member m = st.view.member(d);
+                sb.append(sb.length() == 0 ? "" : ", ")
+                        .append(m.name())
+                        .append(" (")
+                        .append(st.view.writable(d) ? "unreadable" : m.state().label())
+                        .append(')');
+            }
+        }
+        return sb + " unavailable, more than the " + parityCount + " this level tolerates";
+    }
+
+    /**
+     * Rewrites, on members that are writable but could not be read, what they should hold (md's
+     * read-error correction). A member whose rewrite fails is failed.
+     */
+    void repair(LoadedStripe st) throws IOException {
+        boolean any = false;
+        for (int d = 0; d < n; d++) {
+            any |= st.unreadable[d] && st.view.writable(d);
+        }
+        if (!any) {
+            return;
+        }
+        IoBatch writes = new IoBatch();
+        for (int d = 0; d < n; d++) {
+            if (st.unreadable[d] && st.view.writable(d)) {
+                writes.write(st.view.member(d), st.memberOffsets[d], ByteBuffer.wrap(st.blocks[d], 0, st.lengthBytes));
+            }
+        }
+        members.failMembers(writes.await(members.timeoutNs()));
+        noteRepairs(st);
+    }
+
+    /** Counts and logs the blocks rewritten on members that had failed to read them. */
+    void noteRepairs(LoadedStripe st) {
+        for (int d = 0; d < n; d++) {
+            Member m = st.view.member(d);
+            if (st.unreadable[d] && st.view.readable(d) && m.live()) {
+                m.noteCorrectedRead();
+                LOG.log(
+                        Level.INFO,
+                        "array {0}: rewrote {1} bytes at data offset {2} on {3} (read error corrected)",
+                        arrayName,
+                        st.lengthBytes,
+                        st.memberOffsets[d],
+                        m.name());
+            }
+        }
+    }
+
+    boolean complete() {
+        return members.complete();
+    }
+
+    /** Refuses to acknowledge once more members are gone than parity can cover. */
+    void checkAlive() throws IOException {
+        if (!members.complete()) {
+            int failed = n - members.activeCount();
+            throw new IOException("array " + arrayName + " has failed: " + failed + " of " + n
+                    + " members unavailable, level tolerates " + parityCount);
+        }
+    }
+
+    // ---------------------------------------------------------------------------- StripeAccess
+
+    @Override
+    public long stripeCount() {
+        return stripes;
+    }
+
+    @Override
+    public StripeLock lock(long stripe) {
+        return locks.lock(stripe);
+    }
+
+    @Override
+    public LoadedStripe load(long stripe) throws IOException {
+        return loadHull(stripe, 0, chunkBytes, -1, view(stripe));
+    }
+
+    @Override
+    public void regenerate(LoadedStripe stripe) throws IOException {
+        regenerateUnreadable(stripe);
+    }
+
+    @Override
+    public int[] reconcile(LoadedStripe st) throws IOException {
+        int unreadable = st.unreadableCount();
+        if (unreadable > 0) {
+            for (int d = 0; d < n; d++) {
+                if (st.unreadable[d] && !st.view.readable(d)) {
+                    return new int[0]; // degraded: nothing to compare against, the data stands as it is
+                }
+            }
+            // Read errors on members that should have read: regenerate and rewrite those blocks.
+            regenerateUnreadable(st);
+            int[] out = new int[unreadable];
+            int count = 0;
+            for (int d = 0; d < n; d++) {
+                if (st.unreadable[d]) {
+                    out[count++] = d;
+                }
+            }
+            return out;
+        }
+        int len = st.lengthBytes;
+        int pDisk = layout.pDisk(st.stripe);
+        int qDisk = layout.qDisk(st.stripe);
+        Scratch scratch = Scratch.get();
+        byte[] p = scratch.spareA(len);
+        byte[] q = scratch.spareB(len);
+        byte[][] syn = syn(st);
+        if (qDisk >= 0) {
+            kernel.pq(syn, k, p, q, 0, len);
+        } else {
+            kernel.p(syn, k, p, 0, len);
+        }
+        int[] differ = new int[2];
+        int count = 0;
+        if (!Arrays.equals(p, 0, len, st.blocks[pDisk], 0, len)) {
+            System.arraycopy(p, 0, st.blocks[pDisk], 0, len);
+            differ[count++] = pDisk;
+        }
+        if (qDisk >= 0 && !Arrays.equals(q, 0, len, st.blocks[qDisk], 0, len)) {
+            System.arraycopy(q, 0, st.blocks[qDisk], 0, len);
+            differ[count++] = qDisk;
+        }
+        return Arrays.copyOf(differ, count);
+    }
+
+    @Override
+    public int rewrite(LoadedStripe st, int position) throws IOException {
+        int slot = st.slots[position];
+        if (!st.view.writable(slot)) {
+            return 0;
+        }
+        IoBatch writes = new IoBatch();
+        writes.write(
+                st.view.member(slot),
+                st.memberOffsets[position],
+                ByteBuffer.wrap(st.blocks[position], 0, st.lengthBytes));
+        List<IoBatch.Op> failed = writes.await(members.timeoutNs());
+        members.failMembers(failed);
+        if (failed.isEmpty() && st.unreadable[position] && st.view.readable(slot)) {
+            st.view.member(slot).noteCorrectedRead();
+        }
+        return failed.isEmpty() ? 1 : 0;
+    }
+}
