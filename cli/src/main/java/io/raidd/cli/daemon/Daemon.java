@@ -5,10 +5,12 @@ import io.raidd.blockdev.BlockDevices;
 import io.raidd.nbd.NbdExport;
 import io.raidd.nbd.NbdServer;
 import io.raidd.nbd.NbdServerConfig;
+import io.raidd.raid.agent.RateLimits;
+import io.raidd.raid.agent.VolumeAgents;
 import io.raidd.raid.md.AssembledArray;
 import io.raidd.raid.md.Assembler;
 import io.raidd.raid.md.NamedDevice;
-import io.raidd.raid.md.SuperblockUpdater;
+import io.raidd.raid.meta.SuperblockUpdater;
 import io.raidd.raid.parity.ParityKernels;
 import io.raidd.raid.volume.RaidVolume;
 import io.raidd.raid.volume.RaidVolumeConfig;
@@ -34,7 +36,7 @@ public final class Daemon implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.raidd.daemon");
 
     private final List<RaidVolume> volumes = new ArrayList<>();
-    private final List<ResyncRunner> resyncs = new ArrayList<>();
+    private final List<VolumeAgents> agents = new ArrayList<>();
     private final List<BlockDevice> unusedDevices = new ArrayList<>();
     private final List<String> uris = new ArrayList<>();
     private NbdServer server;
@@ -166,11 +168,7 @@ public final class Daemon implements AutoCloseable {
                 export.preferredBlockSizeBytes(stripeBytes);
             }
             serverConfig.export(export.build());
-            if (volume.resyncPending()) {
-                ResyncRunner runner = new ResyncRunner(volume);
-                resyncs.add(runner);
-                runner.start();
-            }
+            agents.add(VolumeAgents.start(volume, RateLimits.DEFAULT));
         }
         for (NamedDevice d : devices) {
             if (!used.contains(d.device())) {
@@ -267,8 +265,8 @@ public final class Daemon implements AutoCloseable {
         if (server != null) {
             server.close();
         }
-        for (ResyncRunner r : resyncs) {
-            r.close();
+        for (VolumeAgents a : agents) {
+            a.close();
         }
         IOException first = null;
         for (RaidVolume v : volumes) {

@@ -40,8 +40,12 @@ public final class RaidVolume implements BlockDevice {
     private final java.util.function.LongSupplier nanoClock;
     private final long safeModeDelayNs;
     private volatile long lastWriteNanos;
-    private final SafeModeRunner safeMode;
     private volatile boolean resyncPending;
+    /** Foreground operations started, and those not finished yet (background work backs off for them). */
+    private final AtomicLong foregroundStarted = new AtomicLong();
+
+    private final java.util.concurrent.atomic.AtomicInteger foregroundInFlight =
+            new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     private final AtomicLong readOps = new AtomicLong();
@@ -83,10 +87,6 @@ public final class RaidVolume implements BlockDevice {
         this.nanoClock = b.nanoClock;
         this.safeModeDelayNs = b.config.safeModeDelayNs();
         this.lastWriteNanos = nanoClock.getAsLong();
-        this.safeMode = safeModeDelayNs > 0 && b.safeModeRunner ? new SafeModeRunner(this, safeModeDelayNs) : null;
-        if (safeMode != null) {
-            safeMode.start();
-        }
     }
 
     public static Builder builder(String name, Geometry geometry) {
@@ -104,7 +104,6 @@ public final class RaidVolume implements BlockDevice {
         private RaidVolumeConfig config = RaidVolumeConfig.DEFAULT;
         private boolean clean = true;
         private java.util.function.LongSupplier nanoClock = System::nanoTime;
-        private boolean safeModeRunner = true;
 
         private Builder(String name, Geometry geometry) {
             this.name = name;
@@ -154,12 +153,6 @@ public final class RaidVolume implements BlockDevice {
         /** Time source for the safe-mode delay; tests drive it by hand. */
         public Builder nanoClock(java.util.function.LongSupplier nanoClock) {
             this.nanoClock = nanoClock;
-            return this;
-        }
-
-        /** Whether a background thread returns the array to clean when idle (tests call tryMarkClean). */
-        public Builder safeModeRunner(boolean run) {
-            this.safeModeRunner = run;
             return this;
         }
 
@@ -239,9 +232,29 @@ public final class RaidVolume implements BlockDevice {
         ensureOpen();
         int length = dst.remaining();
         checkRange(offsetBytes, length);
-        engine.read(offsetBytes, dst);
+        foregroundStarts();
+        try {
+            engine.read(offsetBytes, dst);
+        } finally {
+            foregroundInFlight.decrementAndGet();
+        }
         readOps.incrementAndGet();
         bytesRead.addAndGet(length);
+    }
+
+    private void foregroundStarts() {
+        foregroundStarted.incrementAndGet();
+        foregroundInFlight.incrementAndGet();
+    }
+
+    /** Foreground operations (reads, writes, zeroing) started since the volume opened. */
+    public long foregroundOperations() {
+        return foregroundStarted.get();
+    }
+
+    /** Foreground operations running now. */
+    public int foregroundInFlight() {
+        return foregroundInFlight.get();
     }
 
     /** Views of members' memory when every piece is cached there; see {@link BlockDevice#viewIfCached}. */
@@ -273,10 +286,12 @@ public final class RaidVolume implements BlockDevice {
         ensureOpen();
         checkRange(offsetBytes, lengthBytes);
         writeGate.readLock().lock();
+        foregroundStarts();
         try {
             ensureDirty();
             change.run();
         } finally {
+            foregroundInFlight.decrementAndGet();
             lastWriteNanos = nanoClock.getAsLong();
             writeGate.readLock().unlock();
         }
@@ -389,16 +404,24 @@ public final class RaidVolume implements BlockDevice {
         }
     }
 
-    /**
-     * Walks the array making redundancy consistent, one unit per call; returns false when done.
-     * After the last unit the array counts as in sync.
-     */
-    public ResyncAgent resyncAgent() {
-        return new ResyncAgent(this, engine.stripes());
+    /** Stripe-level access for background work (resync, rebuild, scrub). */
+    public StripeAccess stripes() {
+        return engine.stripes();
     }
 
-    void resyncFinished() {
+    /** The members and their one place of transitions. */
+    public MemberLifecycle lifecycle() {
+        return members;
+    }
+
+    /** Called by the resync once it has walked the whole array: redundancy is consistent again. */
+    public void resyncFinished() {
         resyncPending = false;
+    }
+
+    /** The safe-mode delay this volume was configured with (0: only at shutdown). */
+    public long safeModeDelayNs() {
+        return safeModeDelayNs;
     }
 
     private void ensureOpen() throws IOException {
@@ -430,9 +453,6 @@ public final class RaidVolume implements BlockDevice {
             }
         } finally {
             writeGate.writeLock().unlock();
-            if (safeMode != null) {
-                safeMode.close();
-            }
             watchdog.close();
             members.close();
         }

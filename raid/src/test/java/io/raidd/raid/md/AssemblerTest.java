@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raidd.blockdev.MemoryBlockDevice;
 import io.raidd.raid.layout.Geometry;
+import io.raidd.raid.meta.SuperblockUpdater;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

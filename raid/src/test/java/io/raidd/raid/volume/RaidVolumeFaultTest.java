@@ -202,8 +202,7 @@ class RaidVolumeFaultTest {
         RaidVolume.Builder b = RaidVolume.builder("t", g)
                 .config(RaidVolumeConfig.DEFAULT.withSafeModeDelay(Duration.ofSeconds(1)))
                 .metadata(metadata)
-                .nanoClock(now::get)
-                .safeModeRunner(false);
+                .nanoClock(now::get);
         for (int slot = 0; slot < 3; slot++) {
             FaultInjectingBlockDevice d =
                     new FaultInjectingBlockDevice(new MemoryBlockDevice(DATA_OFFSET + MEMBER_BYTES));
@@ -316,47 +315,6 @@ class RaidVolumeFaultTest {
             }
             assertEquals(v.sizeBytes(), covered);
             assertTrue(sawData, "written range reported as data: " + after);
-        }
-    }
-
-    @Test
-    void resyncAfterUncleanShutdownRepairsStaleParity() throws IOException {
-        Geometry g = Geometry.of(6, Geometry.defaultLayout(6), CHUNK, 5, MEMBER_BYTES);
-        List<MemoryBlockDevice> mem = new ArrayList<>();
-        RaidVolume.Builder b = RaidVolume.builder("t", g);
-        for (int slot = 0; slot < 5; slot++) {
-            mem.add(new MemoryBlockDevice(DATA_OFFSET + MEMBER_BYTES));
-            b.member(slot, "d" + slot, mem.get(slot), DATA_OFFSET);
-        }
-        byte[] data = random((int) g.volumeSizeBytes(), 11);
-        // The first run "crashes": written and flushed, never closed, so never marked clean.
-        RaidVolume crashed = b.build();
-        crashed.write(0, ByteBuffer.wrap(data));
-        crashed.flush();
-        // A crash between data and parity writes: stale P and Q in stripe 7.
-        int p = g.parityLayout().pDisk(7);
-        int q = g.parityLayout().qDisk(7);
-        mem.get(p).write(DATA_OFFSET + 7L * CHUNK, ByteBuffer.wrap(random(CHUNK, 12)));
-        mem.get(q).write(DATA_OFFSET + 7L * CHUNK + 100, ByteBuffer.wrap(random(10, 13)));
-        RaidVolume.Builder again = RaidVolume.builder("t", g).clean(false);
-        for (int slot = 0; slot < 5; slot++) {
-            again.member(slot, "d" + slot, mem.get(slot), DATA_OFFSET);
-        }
-        try (RaidVolume v = again.build()) {
-            assertTrue(v.resyncPending());
-            ResyncAgent agent = v.resyncAgent();
-            while (agent.doWork(8) > 0) {
-                // bounded steps until done
-            }
-            assertTrue(agent.done());
-            assertEquals(2, agent.rewritten());
-            assertTrue(!v.resyncPending());
-            // Now lose the two data members of stripe 7: reconstruction needs the repaired P and Q.
-            int d0 = g.parityLayout().dataDisk(7, 0);
-            int d1 = g.parityLayout().dataDisk(7, 1);
-            v.fail(d0, "test");
-            v.fail(d1, "test");
-            assertArrayEquals(data, read(v, 0, data.length));
         }
     }
 }

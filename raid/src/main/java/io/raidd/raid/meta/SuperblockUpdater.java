@@ -1,7 +1,12 @@
-package io.raidd.raid.md;
+package io.raidd.raid.meta;
 
 import static io.raidd.raid.md.SuperblockDescriptor.RESYNC_DONE;
 
+import io.raidd.raid.md.AssembledArray;
+import io.raidd.raid.md.NamedDevice;
+import io.raidd.raid.md.Superblock;
+import io.raidd.raid.md.SuperblockCodec;
+import io.raidd.raid.md.SuperblockDescriptor;
 import io.raidd.raid.member.ArrayMetadata;
 import java.io.IOException;
 import java.lang.System.Logger.Level;

@@ -1,0 +1,61 @@
+package io.raidd.raid.agent;
+
+import io.raidd.raid.volume.RaidVolume;
+import java.lang.System.Logger.Level;
+import java.util.function.LongSupplier;
+
+/**
+ * A volume's background work, put together: one {@link AgentRunner} with safe mode as a periodic
+ * agent and, after an unclean shutdown, a resync queued first. Built by the daemon (and by tests,
+ * which drive the runner with their own clock) rather than by the volume itself.
+ */
+public final class VolumeAgents implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("io.raidd.raid");
+
+    private final RaidVolume volume;
+    private final AgentRunner runner;
+
+    /** Agents on the system clock and a thread of their own. */
+    public static VolumeAgents start(RaidVolume volume, RateLimits limits) {
+        VolumeAgents agents = new VolumeAgents(volume, limits, System::nanoTime);
+        agents.runner.start();
+        return agents;
+    }
+
+    /** Agents driven by {@code clock}; nothing runs until {@link AgentRunner#runOnce} is called. */
+    public VolumeAgents(RaidVolume volume, RateLimits limits, LongSupplier clock) {
+        this.volume = volume;
+        long[] seen = {volume.foregroundOperations()};
+        this.runner = new AgentRunner(volume.name(), limits, clock, () -> {
+            long started = volume.foregroundOperations();
+            boolean busy = volume.foregroundInFlight() > 0 || started != seen[0];
+            seen[0] = started;
+            return busy;
+        });
+        if (volume.safeModeDelayNs() > 0) {
+            runner.addPeriodic(new SafeModeAgent(volume, volume.safeModeDelayNs()));
+        }
+        if (volume.resyncPending()) {
+            ResyncAgent resync = new ResyncAgent(volume);
+            LOG.log(
+                    Level.WARNING,
+                    "array {0} was not shut down cleanly: resyncing redundancy of {1} stripes in the background",
+                    volume.name(),
+                    resync.units());
+            runner.enqueue(resync);
+        }
+    }
+
+    public RaidVolume volume() {
+        return volume;
+    }
+
+    public AgentRunner runner() {
+        return runner;
+    }
+
+    @Override
+    public void close() {
+        runner.close();
+    }
+}
