@@ -14,6 +14,11 @@ public final class VolumeAgents implements AutoCloseable {
 
     private final RaidVolume volume;
     private final AgentRunner runner;
+    private final LongSupplier clock;
+    /** The rebuild queued or running, if any; guarded by itself (see {@link RebuildAgent#done}). */
+    private final Object scheduling = new Object();
+
+    private RebuildAgent rebuild;
 
     /** Agents on the system clock and a thread of their own. */
     public static VolumeAgents start(RaidVolume volume, RateLimits limits) {
@@ -25,6 +30,7 @@ public final class VolumeAgents implements AutoCloseable {
     /** Agents driven by {@code clock}; nothing runs until {@link AgentRunner#runOnce} is called. */
     public VolumeAgents(RaidVolume volume, RateLimits limits, LongSupplier clock) {
         this.volume = volume;
+        this.clock = clock;
         long[] seen = {volume.foregroundOperations()};
         this.runner = new AgentRunner(volume.name(), limits, clock, () -> {
             long started = volume.foregroundOperations();
@@ -44,6 +50,37 @@ public final class VolumeAgents implements AutoCloseable {
                     resync.units());
             runner.enqueue(resync);
         }
+        volume.lifecycle().onRebuildNeeded(this::scheduleRebuild);
+        if (volume.lifecycle().roster().anyRebuilding()) {
+            scheduleRebuild();
+        }
+    }
+
+    /**
+     * Makes sure a rebuild is queued or running: members that start rebuilding while one runs join
+     * it (it takes every rebuilding member each step), so RAID-6 rebuilds two at once in one pass.
+     */
+    private void scheduleRebuild() {
+        synchronized (scheduling) {
+            if (rebuild != null && !rebuild.finished()) {
+                return;
+            }
+            rebuild = new RebuildAgent(volume, clock, scheduling);
+        }
+        runner.enqueue(rebuild);
+    }
+
+    /** Whether a resync or rebuild is running or waiting. */
+    public boolean syncing() {
+        return runner.busy();
+    }
+
+    /**
+     * Waits until no resync or rebuild is running or queued (a rebuild that stopped on an error is
+     * neither: status tells what is left); false on timeout.
+     */
+    public boolean awaitIdle(long timeoutNanos) throws InterruptedException {
+        return runner.awaitIdle(timeoutNanos);
     }
 
     public RaidVolume volume() {

@@ -34,4 +34,10 @@ final class MdMirrorLayout implements MirrorLayout {
     public long memberChunk(long chunk, int copy) {
         return (chunk * copies + copy) / n;
     }
+
+    @Override
+    public long locate(int disk, long memberChunk, long volumeChunks) {
+        long slot = memberChunk * n + disk;
+        return slot / copies < volumeChunks ? slot : -1;
+    }
 }

@@ -15,4 +15,12 @@ public interface MirrorLayout {
     int disk(long chunk, int copy);
 
     long memberChunk(long chunk, int copy);
+
+    /**
+     * Which copy lives at member chunk {@code memberChunk} of member {@code disk}: {@code chunk *
+     * copies() + copy}, or -1 when that member chunk holds no copy of a chunk below {@code
+     * volumeChunks}. The inverse of {@link #disk} and {@link #memberChunk}; a rebuild walks a member
+     * in its own order with it.
+     */
+    long locate(int disk, long memberChunk, long volumeChunks);
 }

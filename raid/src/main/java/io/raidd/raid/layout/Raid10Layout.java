@@ -148,6 +148,45 @@ public final class Raid10Layout implements MirrorLayout {
         return stripe + (copy % farCopies) * strideChunks;
     }
 
+    /**
+     * Searches the few chunks whose copies can land on {@code memberChunk}: a copy's member chunk is
+     * its row ({@code chunk * near / raidDisks}, times far copies for the offset layout), plus one
+     * where near copies wrap past the last disk, plus its far copy's stride, so each far copy
+     * index gives at most two candidate rows.
+     */
+    @Override
+    public long locate(int disk, long memberChunk, long volumeChunks) {
+        int copies = copies();
+        for (int f = 0; f < farCopies; f++) {
+            long rest = memberChunk - (long) f * strideChunks;
+            if (rest < 0) {
+                break;
+            }
+            for (int wrap = 0; wrap <= 1; wrap++) {
+                long row = rest - wrap;
+                if (farOffset) {
+                    if (row < 0 || row % farCopies != 0) {
+                        continue;
+                    }
+                    row /= farCopies;
+                }
+                if (row < 0) {
+                    continue;
+                }
+                long firstChunk = (row * raidDisks + nearCopies - 1) / nearCopies;
+                long lastChunk = ((row + 1) * raidDisks - 1) / nearCopies;
+                for (long chunk = firstChunk; chunk <= lastChunk && chunk < volumeChunks; chunk++) {
+                    for (int copy = f; copy < copies; copy += farCopies) {
+                        if (disk(chunk, copy) == disk && memberChunk(chunk, copy) == memberChunk) {
+                            return chunk * copies + copy;
+                        }
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
     private int nextFarDisk(int d) {
         int set = d / farSetSize;
         d += nearCopies;

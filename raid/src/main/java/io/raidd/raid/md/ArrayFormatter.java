@@ -122,21 +122,28 @@ public final class ArrayFormatter {
                     spec.membersZeroed() ? RESYNC_DONE : 0,
                     DEFAULT_MAX_DEV,
                     roles);
-            try {
-                // Clear md's reserved areas (bitmap, bad-block log) so stale bytes never look valid.
-                m.device()
-                        .writeZeroes(
-                                SuperblockDescriptor.SUPER_OFFSET_BYTES,
-                                plan.dataOffsetBytes() - SuperblockDescriptor.SUPER_OFFSET_BYTES);
-                RaiddArea.of(plan, uuid, deviceUuid).write(m.device());
-                m.device().write(SuperblockDescriptor.SUPER_OFFSET_BYTES, ByteBuffer.wrap(SuperblockCodec.encode(sb)));
-                m.device().flush();
-            } catch (IOException e) {
-                throw new IOException(m.name() + ": writing metadata failed: " + e.getMessage(), e);
-            }
+            writeMember(m, plan, sb);
             written.add(sb);
         }
         return new Formatted(geometry, written, plans);
+    }
+
+    /**
+     * Writes a member's metadata: md's reserved areas cleared (bitmap, bad-block log) so stale bytes
+     * never look valid, raidd's area header, then the superblock, then a flush.
+     */
+    public static void writeMember(NamedDevice m, MemberFormat plan, Superblock sb) throws IOException {
+        try {
+            m.device()
+                    .writeZeroes(
+                            SuperblockDescriptor.SUPER_OFFSET_BYTES,
+                            plan.dataOffsetBytes() - SuperblockDescriptor.SUPER_OFFSET_BYTES);
+            RaiddArea.of(plan, sb.setUuid(), sb.deviceUuid()).write(m.device());
+            m.device().write(SuperblockDescriptor.SUPER_OFFSET_BYTES, ByteBuffer.wrap(SuperblockCodec.encode(sb)));
+            m.device().flush();
+        } catch (IOException e) {
+            throw new IOException(m.name() + ": writing metadata failed: " + e.getMessage(), e);
+        }
     }
 
     private static void checkDistinct(List<NamedDevice> members) {
@@ -182,7 +189,7 @@ public final class ArrayFormatter {
         return sb.toString();
     }
 
-    static byte[] randomUuid() {
+    public static byte[] randomUuid() {
         byte[] uuid = new byte[16];
         RANDOM.nextBytes(uuid);
         return uuid;

@@ -170,6 +170,14 @@ public record Superblock(
         return copy(events, resyncOffset, utime, roles);
     }
 
+    /** Replaces dev_roles (and max_dev, which is its length). */
+    public Superblock withRoles(int[] roles) {
+        Builder b = toBuilder();
+        b.devRoles = roles.clone();
+        b.maxDev = roles.length;
+        return b.build();
+    }
+
     /** Marks device number {@code dev} faulty in dev_roles. */
     public Superblock withFaulty(int dev) {
         return withRole(dev, ROLE_FAULTY);
@@ -249,6 +257,116 @@ public record Superblock(
                 resync,
                 maxDev,
                 roles);
+    }
+
+    /** A mutable copy of this superblock, for changes of several fields at once. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.featureMap = featureMap;
+        b.setUuid = setUuid;
+        b.setName = setName;
+        b.ctime = ctime;
+        b.level = level;
+        b.layout = layout;
+        b.sizeSectors = sizeSectors;
+        b.chunkSectors = chunkSectors;
+        b.raidDisks = raidDisks;
+        b.bitmapOffset = bitmapOffset;
+        b.newLevel = newLevel;
+        b.reshapePosition = reshapePosition;
+        b.deltaDisks = deltaDisks;
+        b.newLayout = newLayout;
+        b.newChunk = newChunk;
+        b.newOffset = newOffset;
+        b.dataOffsetSectors = dataOffsetSectors;
+        b.dataSizeSectors = dataSizeSectors;
+        b.superOffsetSectors = superOffsetSectors;
+        b.recoveryOffsetSectors = recoveryOffsetSectors;
+        b.devNumber = devNumber;
+        b.cntCorrectedRead = cntCorrectedRead;
+        b.deviceUuid = deviceUuid;
+        b.devflags = devflags;
+        b.bblogShift = bblogShift;
+        b.bblogSize = bblogSize;
+        b.bblogOffset = bblogOffset;
+        b.utime = utime;
+        b.events = events;
+        b.resyncOffset = resyncOffset;
+        b.maxDev = maxDev;
+        b.devRoles = devRoles;
+        return b;
+    }
+
+    /** Every field of a superblock, settable; {@link #build} validates as the record does. */
+    public static final class Builder {
+        public int featureMap;
+        public byte[] setUuid;
+        public String setName;
+        public long ctime;
+        public int level;
+        public int layout;
+        public long sizeSectors;
+        public int chunkSectors;
+        public int raidDisks;
+        public int bitmapOffset;
+        public int newLevel;
+        public long reshapePosition;
+        public int deltaDisks;
+        public int newLayout;
+        public int newChunk;
+        public int newOffset;
+        public long dataOffsetSectors;
+        public long dataSizeSectors;
+        public long superOffsetSectors;
+        public long recoveryOffsetSectors;
+        public int devNumber;
+        public int cntCorrectedRead;
+        public byte[] deviceUuid;
+        public int devflags;
+        public int bblogShift;
+        public int bblogSize;
+        public int bblogOffset;
+        public long utime;
+        public long events;
+        public long resyncOffset;
+        public int maxDev;
+        public int[] devRoles;
+
+        public Superblock build() {
+            return new Superblock(
+                    featureMap,
+                    setUuid,
+                    setName,
+                    ctime,
+                    level,
+                    layout,
+                    sizeSectors,
+                    chunkSectors,
+                    raidDisks,
+                    bitmapOffset,
+                    newLevel,
+                    reshapePosition,
+                    deltaDisks,
+                    newLayout,
+                    newChunk,
+                    newOffset,
+                    dataOffsetSectors,
+                    dataSizeSectors,
+                    superOffsetSectors,
+                    recoveryOffsetSectors,
+                    devNumber,
+                    cntCorrectedRead,
+                    deviceUuid,
+                    devflags,
+                    bblogShift,
+                    bblogSize,
+                    bblogOffset,
+                    utime,
+                    events,
+                    resyncOffset,
+                    maxDev,
+                    devRoles);
+        }
     }
 
     @Override

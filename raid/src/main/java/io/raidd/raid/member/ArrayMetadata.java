@@ -1,5 +1,6 @@
 package io.raidd.raid.member;
 
+import io.raidd.blockdev.BlockDevice;
 import java.io.IOException;
 
 /**
@@ -16,10 +17,43 @@ public interface ArrayMetadata {
     /** Every write is durable and parity consistent: record "clean". */
     void markClean() throws IOException;
 
-    /** {@code slot} failed; record it as faulty on the surviving members and bump events. */
-    void memberFailed(int slot, String reason) throws IOException;
+    /** {@code member} failed; record it as faulty on the members still in the array. */
+    void memberFailed(Member member, String reason) throws IOException;
 
-    /** For arrays without on-disk metadata (tests, scratch volumes). */
+    /**
+     * Checks that {@code device} can join the array (not a member of it or of another array, large
+     * enough) and returns where its data area would start. Changes nothing.
+     *
+     * @throws IOException with a one-line reason when it cannot join
+     */
+    long planNewMember(String name, BlockDevice device) throws IOException;
+
+    /**
+     * A new device joins (as a spare, a member rebuilding into a slot, or a replacement): write its
+     * metadata and list it in every member's.
+     */
+    void memberAdded(Member member) throws IOException;
+
+    /** A spare starts rebuilding into its slot (or as a replacement); record its role. */
+    void rebuildStarted(Member member) throws IOException;
+
+    /**
+     * A rebuilding member holds current data below {@code recoveredBytes}, and that data is durable
+     * on it: record the point a restart resumes from (md's recovery_offset, in the member's own
+     * superblock only).
+     */
+    void recoveryCheckpoint(Member member, long recoveredBytes) throws IOException;
+
+    /**
+     * A rebuild finished: {@code member} is in sync in its slot; {@code retired}, the member it
+     * replaced in a hot replace, or null, leaves the array.
+     */
+    void memberInSync(Member member, Member retired) throws IOException;
+
+    /** {@code member} (spare, faulty, or a cancelled replacement) is taken out of the array. */
+    void memberRemoved(Member member) throws IOException;
+
+    /** For arrays without on-disk metadata (tests, scratch volumes): any device may join at offset 0. */
     ArrayMetadata NONE = new ArrayMetadata() {
         @Override
         public void markDirty() {}
@@ -28,6 +62,26 @@ public interface ArrayMetadata {
         public void markClean() {}
 
         @Override
-        public void memberFailed(int slot, String reason) {}
+        public void memberFailed(Member member, String reason) {}
+
+        @Override
+        public long planNewMember(String name, BlockDevice device) {
+            return 0;
+        }
+
+        @Override
+        public void memberAdded(Member member) {}
+
+        @Override
+        public void rebuildStarted(Member member) {}
+
+        @Override
+        public void recoveryCheckpoint(Member member, long recoveredBytes) {}
+
+        @Override
+        public void memberInSync(Member member, Member retired) {}
+
+        @Override
+        public void memberRemoved(Member member) {}
     };
 }

@@ -28,6 +28,7 @@ public final class Member implements AutoCloseable {
 
     private final AtomicLong readErrors = new AtomicLong();
     private final AtomicLong writeErrors = new AtomicLong();
+    private final AtomicLong timeouts = new AtomicLong();
     private final AtomicLong correctedReads = new AtomicLong();
 
     /** An active member. */
@@ -42,6 +43,32 @@ public final class Member implements AutoCloseable {
         this.dataOffsetBytes = dataOffsetBytes;
         this.state = state;
         this.executor = device == null ? null : Executors.newFixedThreadPool(ioThreads, threadFactory(name));
+    }
+
+    /**
+     * A member as assembly found it: ACTIVE, REBUILDING in {@code slot} with {@code recoveredBytes}
+     * in sync (md's recovery_offset), or SPARE (slot -1). New devices join through {@link
+     * MemberLifecycle} instead.
+     */
+    public static Member assembled(
+            int slot,
+            String name,
+            BlockDevice device,
+            long dataOffsetBytes,
+            int ioThreads,
+            MemberState state,
+            long recoveredBytes) {
+        if (state != MemberState.ACTIVE && state != MemberState.REBUILDING && state != MemberState.SPARE) {
+            throw new IllegalArgumentException("a member is assembled active, rebuilding or spare, not " + state);
+        }
+        Member m = new Member(state == MemberState.SPARE ? -1 : slot, name, device, dataOffsetBytes, ioThreads, state);
+        m.recoveredBytes = state == MemberState.REBUILDING ? recoveredBytes : 0;
+        return m;
+    }
+
+    /** A new device, as a spare until {@link MemberLifecycle} gives it a slot. */
+    public static Member newSpare(String name, BlockDevice device, long dataOffsetBytes, int ioThreads) {
+        return new Member(-1, name, device, dataOffsetBytes, ioThreads, MemberState.SPARE);
     }
 
     /** A slot with no device, as assembled degraded. */
@@ -105,6 +132,42 @@ public final class Member implements AutoCloseable {
 
     public void noteCorrectedRead() {
         correctedReads.incrementAndGet();
+    }
+
+    /** I/Os that overran the member timeout. */
+    public long timeouts() {
+        return timeouts.get();
+    }
+
+    void noteTimeout() {
+        timeouts.incrementAndGet();
+    }
+
+    // ------------------------------------------------------- transitions (MemberLifecycle only)
+
+    /** SPARE (or a new device) to REBUILDING in {@code newSlot}, nothing in sync yet. */
+    synchronized void startRebuild(int newSlot, long fromBytes) {
+        slot = newSlot;
+        recoveredBytes = fromBytes;
+        state = MemberState.REBUILDING;
+    }
+
+    /** A REBUILDING member's data is in sync below {@code bytes}; only ever grows. */
+    void recovered(long bytes) {
+        if (bytes > recoveredBytes) {
+            recoveredBytes = bytes;
+        }
+    }
+
+    /** REBUILDING to ACTIVE: every byte in sync. */
+    synchronized void inSync() {
+        state = MemberState.ACTIVE;
+        recoveredBytes = 0;
+    }
+
+    /** The slot a member that leaves its slot (retired or removed) no longer holds. */
+    void detach() {
+        slot = -1;
     }
 
     /** Moves a live member to FAULTY; returns false when it was faulty or missing already. */
@@ -268,9 +331,8 @@ public final class Member implements AutoCloseable {
         return expired;
     }
 
-    /** Stops the I/O threads (a hung one is abandoned) and closes the device. */
-    @Override
-    public void close() throws IOException {
+    /** Stops the I/O threads (a hung one is abandoned) without closing the device. */
+    void closeThreads() {
         if (executor != null) {
             executor.shutdown();
             try {
@@ -281,6 +343,20 @@ public final class Member implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    private boolean closed;
+
+    /** Stops the I/O threads (a hung one is abandoned) and closes the device; once. */
+    @Override
+    public void close() throws IOException {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        closeThreads();
         if (device != null) {
             device.close();
         }

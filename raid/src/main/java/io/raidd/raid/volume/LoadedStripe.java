@@ -1,5 +1,12 @@
 package io.raidd.raid.volume;
 
+import io.raidd.raid.member.IoBatch;
+import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberLifecycle;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
 /**
  * One stripe read into memory by {@link StripeAccess#load}: a block per position, which positions
  * could not be read, and where each position lives on its member. Blocks belong to the loading
@@ -56,6 +63,33 @@ public final class LoadedStripe {
 
     public long memberOffsetBytes(int position) {
         return memberOffsets[position];
+    }
+
+    /**
+     * Writes {@code position}'s block to {@code only} (when it is one of the slot's writers) or to
+     * all of the slot's writers; fails members whose write fails; counts a corrected read where the
+     * slot's reader had failed to read it. Returns the successful member writes.
+     */
+    int rewrite(MemberLifecycle members, int position, Member only) throws IOException {
+        int slot = slots[position];
+        IoBatch writes = new IoBatch();
+        int issued = 0;
+        for (Member m : view.writers(slot)) {
+            if (only == null || only == m) {
+                writes.write(m, memberOffsets[position], ByteBuffer.wrap(blocks[position], 0, lengthBytes));
+                issued++;
+            }
+        }
+        if (issued == 0) {
+            return 0;
+        }
+        List<IoBatch.Op> failed = writes.await(members.timeoutNs());
+        members.failMembers(failed);
+        Member reader = view.reader(slot);
+        if (failed.isEmpty() && unreadable[position] && reader != null && (only == null || only == reader)) {
+            reader.noteCorrectedRead();
+        }
+        return issued - failed.size();
     }
 
     /** How many positions could not be read. */

@@ -49,7 +49,7 @@ final class MirrorEngine implements VolumeEngine {
                 int copy = (s.preferredCopy(p.chunk()) + c) % copies;
                 if (s.copyReadable(view, p.chunk(), copy)) {
                     ops[i] = batch.read(
-                            s.copyMember(view, p.chunk(), copy),
+                            s.copyReader(view, p.chunk(), copy),
                             s.memberOffset(p, copy),
                             dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
                     break;
@@ -78,7 +78,7 @@ final class MirrorEngine implements VolumeEngine {
             for (int c = 0; c < copies; c++) {
                 int copy = (s.preferredCopy(p.chunk()) + c) % copies;
                 if (s.copyReadable(view, p.chunk(), copy)) {
-                    served = s.copyMember(view, p.chunk(), copy)
+                    served = s.copyReader(view, p.chunk(), copy)
                             .viewIfCached(s.memberOffset(p, copy), p.lengthBytes(), out);
                     break;
                 }
@@ -110,7 +110,7 @@ final class MirrorEngine implements VolumeEngine {
                         failedRead.member.name(),
                         failedRead.describe());
                 for (int c = 0; c < copies; c++) {
-                    bad[c] = s.copyMember(view, p.chunk(), c) == failedRead.member && !failedRead.timedOut;
+                    bad[c] = s.copyReader(view, p.chunk(), c) == failedRead.member && !failedRead.timedOut;
                 }
             }
             int good = -1;
@@ -118,7 +118,7 @@ final class MirrorEngine implements VolumeEngine {
                 if (bad[c] || !s.copyReadable(view, p.chunk(), c)) {
                     continue;
                 }
-                Member m = s.copyMember(view, p.chunk(), c);
+                Member m = s.copyReader(view, p.chunk(), c);
                 IoBatch one = new IoBatch();
                 IoBatch.Op op = one.read(m, s.memberOffset(p, c), dst.duplicate());
                 List<IoBatch.Op> failed = one.await(members.timeoutNs());
@@ -136,13 +136,13 @@ final class MirrorEngine implements VolumeEngine {
             IoBatch repairs = new IoBatch();
             for (int c = 0; c < copies; c++) {
                 if (bad[c] && s.copyWritable(view, p.chunk(), c)) {
-                    repairs.write(s.copyMember(view, p.chunk(), c), s.memberOffset(p, c), dst.duplicate());
+                    view.write(repairs, s.disk(p.chunk(), c), s.memberOffset(p, c), dst.duplicate());
                 }
             }
             members.failMembers(repairs.await(members.timeoutNs()));
             for (int c = 0; c < copies; c++) {
-                Member m = s.copyMember(view, p.chunk(), c);
-                if (bad[c] && m.live()) {
+                Member m = s.copyReader(view, p.chunk(), c);
+                if (bad[c] && m != null && m.live()) {
                     m.noteCorrectedRead();
                     LOG.log(
                             Level.INFO,
@@ -199,8 +199,8 @@ final class MirrorEngine implements VolumeEngine {
             StripeView view = s.view();
             IoBatch batch = new IoBatch();
             for (int c = 0; c < copies; c++) {
-                if (s.copyWritable(view, p.chunk(), c)) {
-                    op.issue(batch, s.copyMember(view, p.chunk(), c), s.memberOffset(p, c));
+                for (Member m : view.writers(s.disk(p.chunk(), c))) {
+                    op.issue(batch, m, s.memberOffset(p, c));
                 }
             }
             List<IoBatch.Op> failed = batch.await(members.timeoutNs());
@@ -243,10 +243,8 @@ final class MirrorEngine implements VolumeEngine {
             Member m = null;
             int copy = 0;
             for (int c = 0; c < copies && m == null; c++) {
-                if (s.copyReadable(view, chunk, c)) {
-                    m = s.copyMember(view, chunk, c);
-                    copy = c;
-                }
+                m = s.copyReader(view, chunk, c);
+                copy = c;
             }
             Extents.appendMemberRange(out, m, pos, m == null ? 0 : s.memberOffset(p, copy), len);
             pos += len;

@@ -7,7 +7,6 @@ import io.raidd.raid.member.MemberLifecycle;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * RAID-0/1/10 volume chunks as units: where each copy lives, the view that says which copies may be
@@ -61,6 +60,12 @@ final class MirrorStripes implements StripeAccess {
         return view.writable(disk(chunk, copy));
     }
 
+    /** The member to read copy {@code copy} from, or null when no member holds it current. */
+    Member copyReader(StripeView view, long chunk, int copy) {
+        return view.reader(disk(chunk, copy), copyEndBytes(chunk, copy));
+    }
+
+    /** The slot's primary member, for messages. */
     Member copyMember(StripeView view, long chunk, int copy) {
         return view.member(disk(chunk, copy));
     }
@@ -91,6 +96,62 @@ final class MirrorStripes implements StripeAccess {
     }
 
     @Override
+    public StripeLock lockAll(long[] stripes) {
+        return locks.lockAll(stripes);
+    }
+
+    @Override
+    public int chunkBytes() {
+        return chunkBytes;
+    }
+
+    @Override
+    public long memberChunks() {
+        long used = members.geometry().memberUsedBytes();
+        return (used + chunkBytes - 1) / chunkBytes;
+    }
+
+    @Override
+    public long stripeAt(int slot, long memberChunk) {
+        long found = layout.locate(slot, memberChunk, chunks);
+        return found < 0 ? -1 : found / copies;
+    }
+
+    @Override
+    public int positionOf(long chunk, int slot) {
+        for (int c = 0; c < copies; c++) {
+            if (disk(chunk, c) == slot) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("volume chunk " + chunk + " has no copy on slot " + slot);
+    }
+
+    @Override
+    public long[] volumeRange(long chunk) {
+        return new long[] {chunk * chunkBytes, chunkLength(chunk)};
+    }
+
+    /** RAID-1 keeps every copy at the same member offset; RAID-10 does not. */
+    private boolean copiesShareOffsets() {
+        return copies == members.geometry().raidDisks();
+    }
+
+    @Override
+    public long holeChunks(long memberChunk, long maxChunks, java.util.Collection<Member> targets) throws IOException {
+        long max = Math.min(maxChunks, chunks - memberChunk);
+        if (!copiesShareOffsets() || copies < 2 || max <= 0) {
+            return 0;
+        }
+        return HoleRuns.holeChunks(view(), chunkBytes, memberChunk, max, targets, 1);
+    }
+
+    @Override
+    public void zeroChunks(long memberChunk, long count, java.util.Collection<Member> targets) throws IOException {
+        HoleRuns.zero(members, chunkBytes, memberChunk, count, targets);
+    }
+
+    @Override
     public LoadedStripe load(long chunk) throws IOException {
         int len = chunkLength(chunk);
         StripeView view = view();
@@ -107,7 +168,7 @@ final class MirrorStripes implements StripeAccess {
         IoBatch.Op[] ops = new IoBatch.Op[copies];
         for (int c = 0; c < copies; c++) {
             if (copyReadable(view, chunk, c)) {
-                ops[c] = reads.read(copyMember(view, chunk, c), offsets[c], ByteBuffer.wrap(blocks[c], 0, len));
+                ops[c] = reads.read(copyReader(view, chunk, c), offsets[c], ByteBuffer.wrap(blocks[c], 0, len));
             }
         }
         members.failMembers(reads.await(members.timeoutNs()));
@@ -160,18 +221,7 @@ final class MirrorStripes implements StripeAccess {
     }
 
     @Override
-    public int rewrite(LoadedStripe st, int position) throws IOException {
-        int slot = st.slots[position];
-        if (!st.view.writable(slot)) {
-            return 0;
-        }
-        IoBatch writes = new IoBatch();
-        writes.write(
-                st.view.member(slot),
-                st.memberOffsets[position],
-                ByteBuffer.wrap(st.blocks[position], 0, st.lengthBytes));
-        List<IoBatch.Op> failed = writes.await(members.timeoutNs());
-        members.failMembers(failed);
-        return failed.isEmpty() ? 1 : 0;
+    public int rewrite(LoadedStripe st, int position, Member only) throws IOException {
+        return st.rewrite(members, position, only);
     }
 }

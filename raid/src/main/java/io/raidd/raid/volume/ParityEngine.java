@@ -76,7 +76,7 @@ final class ParityEngine implements VolumeEngine {
             long stripe = chunk / stripes.k;
             int disk = stripes.layout.dataDisk(stripe, (int) (chunk % stripes.k));
             StripeView view = stripes.view(stripe);
-            Member m = view.readable(disk) ? view.member(disk) : null;
+            Member m = view.reader(disk);
             Extents.appendMemberRange(out, m, pos, stripes.memberOffset(stripe, in), len);
             pos += len;
         }

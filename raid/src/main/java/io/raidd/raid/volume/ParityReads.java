@@ -1,6 +1,7 @@
 package io.raidd.raid.volume;
 
 import io.raidd.raid.member.IoBatch;
+import io.raidd.raid.member.Member;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
@@ -30,13 +31,12 @@ final class ParityReads {
             Piece p = pieces.get(i);
             long stripe = s.stripeOf(p);
             int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
-            StripeView view = s.view(stripe);
-            if (view.readable(disk)) {
-                ops[i] = batch.read(
-                        view.member(disk),
-                        s.memberOffset(stripe, p.inChunkBytes()),
-                        dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
-            }
+            ops[i] = s.view(stripe)
+                    .read(
+                            batch,
+                            disk,
+                            s.memberOffset(stripe, p.inChunkBytes()),
+                            dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
         }
         s.members.failMembers(batch.await(s.members.timeoutNs()));
         for (int i = 0; i < ops.length; i++) {
@@ -57,10 +57,8 @@ final class ParityReads {
         for (Piece p : Piece.split(offsetBytes, lengthBytes, s.chunkBytes)) {
             long stripe = s.stripeOf(p);
             int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
-            StripeView view = s.view(stripe);
-            if (!view.readable(disk)
-                    || !view.member(disk)
-                            .viewIfCached(s.memberOffset(stripe, p.inChunkBytes()), p.lengthBytes(), out)) {
+            Member m = s.view(stripe).reader(disk);
+            if (m == null || !m.viewIfCached(s.memberOffset(stripe, p.inChunkBytes()), p.lengthBytes(), out)) {
                 return false;
             }
         }

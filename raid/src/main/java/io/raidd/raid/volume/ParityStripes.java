@@ -138,7 +138,7 @@ final class ParityStripes implements StripeAccess {
             IoBatch reads = new IoBatch();
             for (int d = 0; d < n; d++) {
                 if (!st.unreadable[d] && !loaded[d]) {
-                    reads.read(view.member(d), offsets[d], ByteBuffer.wrap(blocks[d], 0, len));
+                    view.read(reads, d, offsets[d], ByteBuffer.wrap(blocks[d], 0, len));
                     loaded[d] = true;
                 }
             }
@@ -224,7 +224,7 @@ final class ParityStripes implements StripeAccess {
         IoBatch writes = new IoBatch();
         for (int d = 0; d < n; d++) {
             if (st.unreadable[d] && st.view.writable(d)) {
-                writes.write(st.view.member(d), st.memberOffsets[d], ByteBuffer.wrap(st.blocks[d], 0, st.lengthBytes));
+                st.view.write(writes, d, st.memberOffsets[d], ByteBuffer.wrap(st.blocks[d], 0, st.lengthBytes));
             }
         }
         members.failMembers(writes.await(members.timeoutNs()));
@@ -234,8 +234,8 @@ final class ParityStripes implements StripeAccess {
     /** Counts and logs the blocks rewritten on members that had failed to read them. */
     void noteRepairs(LoadedStripe st) {
         for (int d = 0; d < n; d++) {
-            Member m = st.view.member(d);
-            if (st.unreadable[d] && st.view.readable(d) && m.live()) {
+            Member m = st.view.reader(d);
+            if (st.unreadable[d] && m != null && m.live()) {
                 m.noteCorrectedRead();
                 LOG.log(
                         Level.INFO,
@@ -271,6 +271,48 @@ final class ParityStripes implements StripeAccess {
     @Override
     public StripeLock lock(long stripe) {
         return locks.lock(stripe);
+    }
+
+    @Override
+    public StripeLock lockAll(long[] stripes) {
+        return locks.lockAll(stripes);
+    }
+
+    @Override
+    public int chunkBytes() {
+        return chunkBytes;
+    }
+
+    @Override
+    public long memberChunks() {
+        return stripes;
+    }
+
+    @Override
+    public long stripeAt(int slot, long memberChunk) {
+        return memberChunk < stripes ? memberChunk : -1;
+    }
+
+    @Override
+    public int positionOf(long stripe, int slot) {
+        return slot;
+    }
+
+    @Override
+    public long[] volumeRange(long stripe) {
+        long bytes = (long) k * chunkBytes;
+        return new long[] {stripe * bytes, bytes};
+    }
+
+    @Override
+    public long holeChunks(long memberChunk, long maxChunks, java.util.Collection<Member> targets) throws IOException {
+        long max = Math.min(maxChunks, stripes - memberChunk);
+        return max <= 0 ? 0 : HoleRuns.holeChunks(view(memberChunk), chunkBytes, memberChunk, max, targets, k);
+    }
+
+    @Override
+    public void zeroChunks(long memberChunk, long count, java.util.Collection<Member> targets) throws IOException {
+        HoleRuns.zero(members, chunkBytes, memberChunk, count, targets);
     }
 
     @Override
@@ -329,21 +371,7 @@ final class ParityStripes implements StripeAccess {
     }
 
     @Override
-    public int rewrite(LoadedStripe st, int position) throws IOException {
-        int slot = st.slots[position];
-        if (!st.view.writable(slot)) {
-            return 0;
-        }
-        IoBatch writes = new IoBatch();
-        writes.write(
-                st.view.member(slot),
-                st.memberOffsets[position],
-                ByteBuffer.wrap(st.blocks[position], 0, st.lengthBytes));
-        List<IoBatch.Op> failed = writes.await(members.timeoutNs());
-        members.failMembers(failed);
-        if (failed.isEmpty() && st.unreadable[position] && st.view.readable(slot)) {
-            st.view.member(slot).noteCorrectedRead();
-        }
-        return failed.isEmpty() ? 1 : 0;
+    public int rewrite(LoadedStripe st, int position, Member only) throws IOException {
+        return st.rewrite(members, position, only);
     }
 }

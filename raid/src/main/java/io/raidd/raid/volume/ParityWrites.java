@@ -1,7 +1,6 @@
 package io.raidd.raid.volume;
 
 import io.raidd.raid.member.IoBatch;
-import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
 import io.raidd.raid.parity.BufferParity;
 import io.raidd.raid.parity.GaloisField;
@@ -150,11 +149,15 @@ final class ParityWrites {
         }
 
         /**
-         * Writes the piece's new bytes to member {@code m} from the caller's buffers: one member
-         * operation, gathering every buffer the piece spans.
+         * Writes the piece's new bytes to the members of {@code slot} from the caller's buffers: one
+         * operation per member, gathering every buffer the piece spans.
          */
-        void issueWrite(IoBatch batch, Member m, Piece p) {
-            batch.write(m, s.memberOffset(stripe, p.inChunkBytes()), src.views(p.bufferOffsetBytes(), p.lengthBytes()));
+        void issueWrite(IoBatch batch, int slot, Piece p) {
+            view.write(
+                    batch,
+                    slot,
+                    s.memberOffset(stripe, p.inChunkBytes()),
+                    src.views(p.bufferOffsetBytes(), p.lengthBytes()));
         }
 
         /** Copies the piece's new bytes into a hull-relative block. */
@@ -246,17 +249,18 @@ final class ParityWrites {
             Piece p = w.byDataIndex[i];
             if (p != null) {
                 int d = s.layout.dataDisk(w.stripe, i);
-                reads.read(
-                        w.view.member(d),
+                w.view.read(
+                        reads,
+                        d,
                         s.memberOffset(w.stripe, p.inChunkBytes()),
                         ByteBuffer.wrap(blocks[d], p.inChunkBytes() - w.lo, p.lengthBytes()));
             }
         }
         if (pDisk >= 0) {
-            reads.read(w.view.member(pDisk), s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(blocks[pDisk], 0, len));
+            w.view.read(reads, pDisk, s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(blocks[pDisk], 0, len));
         }
         if (qDisk >= 0) {
-            reads.read(w.view.member(qDisk), s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(blocks[qDisk], 0, len));
+            w.view.read(reads, qDisk, s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(blocks[qDisk], 0, len));
         }
         int unreadable = firstUnreadable(reads.await(members.timeoutNs()));
         if (unreadable >= 0) {
@@ -303,7 +307,7 @@ final class ParityWrites {
         for (int i = 0; i < k; i++) {
             if (!w.covers(i)) {
                 int d = s.layout.dataDisk(w.stripe, i);
-                reads.read(w.view.member(d), s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(blocks[d], 0, len));
+                w.view.read(reads, d, s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(blocks[d], 0, len));
             }
         }
         int unreadable = firstUnreadable(reads.await(members.timeoutNs()));
@@ -346,11 +350,10 @@ final class ParityWrites {
             if (!w.view.writable(d)) {
                 continue;
             }
-            Member m = w.view.member(d);
             if (st.unreadable[d]) {
-                writes.write(m, s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(st.blocks[d], 0, len));
+                w.view.write(writes, d, s.memberOffset(w.stripe, w.lo), ByteBuffer.wrap(st.blocks[d], 0, len));
             } else if (w.byDataIndex[i] != null) {
-                w.issueWrite(writes, m, w.byDataIndex[i]);
+                w.issueWrite(writes, d, w.byDataIndex[i]);
             }
         }
         issueParityWrites(w, len, st.blocks, writes);
@@ -364,7 +367,7 @@ final class ParityWrites {
             if (p != null) {
                 int d = s.layout.dataDisk(w.stripe, i);
                 if (w.view.writable(d)) {
-                    w.issueWrite(batch, w.view.member(d), p);
+                    w.issueWrite(batch, d, p);
                 }
             }
         }
@@ -387,11 +390,11 @@ final class ParityWrites {
     private void issueParityWrites(StripeWrite w, ByteBuffer p, ByteBuffer q, IoBatch batch) {
         int pDisk = s.layout.pDisk(w.stripe);
         if (p != null && w.view.writable(pDisk)) {
-            batch.write(w.view.member(pDisk), s.memberOffset(w.stripe, w.lo), p);
+            w.view.write(batch, pDisk, s.memberOffset(w.stripe, w.lo), p);
         }
         int qDisk = s.layout.qDisk(w.stripe);
         if (q != null && qDisk >= 0 && w.view.writable(qDisk)) {
-            batch.write(w.view.member(qDisk), s.memberOffset(w.stripe, w.lo), q);
+            w.view.write(batch, qDisk, s.memberOffset(w.stripe, w.lo), q);
         }
     }
 
@@ -435,7 +438,7 @@ final class ParityWrites {
                 IoBatch batch = new IoBatch();
                 for (int d = 0; d < n; d++) {
                     if (view.writable(d)) {
-                        batch.writeZeroes(view.member(d), s.memberOffset(stripe, 0), s.chunkBytes);
+                        view.writeZeroes(batch, d, s.memberOffset(stripe, 0), s.chunkBytes);
                     }
                 }
                 members.failMembers(batch.await(members.timeoutNs()));

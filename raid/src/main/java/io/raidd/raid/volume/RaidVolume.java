@@ -8,6 +8,7 @@ import io.raidd.raid.member.ArrayMetadata;
 import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
+import io.raidd.raid.member.MemberState;
 import io.raidd.raid.member.MemberWatchdog;
 import io.raidd.raid.parity.ParityKernel;
 import io.raidd.raid.parity.ParityKernels;
@@ -24,6 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * lifecycle.
  */
 public final class RaidVolume implements BlockDevice {
+    private static final System.Logger LOG = System.getLogger("io.raidd.raid");
+
     private final String name;
     private final Geometry geometry;
     private final MemberLifecycle members;
@@ -48,6 +51,9 @@ public final class RaidVolume implements BlockDevice {
             new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
+    private final LostRanges lost = new LostRanges();
+    private final EventSink events;
+
     private final AtomicLong readOps = new AtomicLong();
     private final AtomicLong writeOps = new AtomicLong();
     private final AtomicLong bytesRead = new AtomicLong();
@@ -57,6 +63,7 @@ public final class RaidVolume implements BlockDevice {
         this.name = b.name;
         this.geometry = b.geometry;
         this.metadata = b.metadata;
+        this.events = b.events;
         List<Member> list = new ArrayList<>();
         int blockSize = 512;
         for (int slot = 0; slot < geometry.raidDisks(); slot++) {
@@ -67,7 +74,22 @@ public final class RaidVolume implements BlockDevice {
             list.add(m);
         }
         this.logicalBlockSizeBytes = blockSize;
-        this.members = new MemberLifecycle(name, geometry, list, b.metadata, b.events, b.config.memberTimeoutNs());
+        for (Member m : b.replacements) {
+            blockSize = Math.max(blockSize, m.device().logicalBlockSizeBytes());
+        }
+        for (Member m : b.spares) {
+            blockSize = Math.max(blockSize, m.device().logicalBlockSizeBytes());
+        }
+        this.members = new MemberLifecycle(
+                name,
+                geometry,
+                list,
+                b.replacements,
+                b.spares,
+                b.metadata,
+                b.events,
+                b.config.memberTimeoutNs(),
+                b.config.ioThreadsPerMember());
         this.watchdog = new MemberWatchdog(name, members, b.config.memberTimeoutNs());
         this.watchdog.start();
         if (geometry.parityLayout() != null) {
@@ -98,6 +120,8 @@ public final class RaidVolume implements BlockDevice {
         private final String name;
         private final Geometry geometry;
         private final Member[] members;
+        private final List<Member> replacements = new ArrayList<>();
+        private final List<Member> spares = new ArrayList<>();
         private ParityKernel kernel = ParityKernels.best();
         private ArrayMetadata metadata = ArrayMetadata.NONE;
         private EventSink events = EventSink.NONE;
@@ -116,16 +140,60 @@ public final class RaidVolume implements BlockDevice {
             return this;
         }
 
+        /** An active member in {@code slot}. */
         public Builder member(int slot, String memberName, BlockDevice device, long dataOffsetBytes) {
+            return member(slot, memberName, device, dataOffsetBytes, -1);
+        }
+
+        /**
+         * A member in {@code slot}: active when {@code recoveredBytes} is negative, else being rebuilt
+         * with its data in sync below {@code recoveredBytes} (md's recovery_offset).
+         */
+        public Builder member(
+                int slot, String memberName, BlockDevice device, long dataOffsetBytes, long recoveredBytes) {
             if (members[slot] != null) {
                 throw new IllegalArgumentException("slot " + slot + " given twice");
             }
+            checkSize(memberName, device, dataOffsetBytes);
+            members[slot] = Member.assembled(
+                    slot,
+                    memberName,
+                    device,
+                    dataOffsetBytes,
+                    config.ioThreadsPerMember(),
+                    recoveredBytes < 0 ? MemberState.ACTIVE : MemberState.REBUILDING,
+                    Math.max(0, recoveredBytes));
+            return this;
+        }
+
+        /** A hot-replace target of {@code slot}'s member, in sync below {@code recoveredBytes}. */
+        public Builder replacement(
+                int slot, String memberName, BlockDevice device, long dataOffsetBytes, long recoveredBytes) {
+            checkSize(memberName, device, dataOffsetBytes);
+            replacements.add(Member.assembled(
+                    slot,
+                    memberName,
+                    device,
+                    dataOffsetBytes,
+                    config.ioThreadsPerMember(),
+                    MemberState.REBUILDING,
+                    recoveredBytes));
+            return this;
+        }
+
+        /** A spare: rebuilt into the first slot that needs it. */
+        public Builder spare(String memberName, BlockDevice device, long dataOffsetBytes) {
+            checkSize(memberName, device, dataOffsetBytes);
+            spares.add(Member.assembled(
+                    -1, memberName, device, dataOffsetBytes, config.ioThreadsPerMember(), MemberState.SPARE, 0));
+            return this;
+        }
+
+        private void checkSize(String memberName, BlockDevice device, long dataOffsetBytes) {
             if (device.sizeBytes() < dataOffsetBytes + geometry.memberUsedBytes()) {
                 throw new IllegalArgumentException("member " + memberName + " is too small: " + device.sizeBytes()
                         + " bytes, needs " + (dataOffsetBytes + geometry.memberUsedBytes()));
             }
-            members[slot] = new Member(slot, memberName, device, dataOffsetBytes, config.ioThreadsPerMember());
-            return this;
         }
 
         public Builder kernel(ParityKernel kernel) {
@@ -232,6 +300,7 @@ public final class RaidVolume implements BlockDevice {
         ensureOpen();
         int length = dst.remaining();
         checkRange(offsetBytes, length);
+        refuseLost(offsetBytes, length);
         foregroundStarts();
         try {
             engine.read(offsetBytes, dst);
@@ -264,6 +333,9 @@ public final class RaidVolume implements BlockDevice {
             return false;
         }
         int mark = out.size();
+        if (!lost.isEmpty() && lost.overlap(offsetBytes, lengthBytes) != null) {
+            return false; // the blocking path reports it
+        }
         if (!engine.viewIfCached(offsetBytes, lengthBytes, out)) {
             out.subList(mark, out.size()).clear();
             return false;
@@ -290,6 +362,7 @@ public final class RaidVolume implements BlockDevice {
         try {
             ensureDirty();
             change.run();
+            lost.covered(offsetBytes, lengthBytes);
         } finally {
             foregroundInFlight.decrementAndGet();
             lastWriteNanos = nanoClock.getAsLong();
@@ -401,6 +474,39 @@ public final class RaidVolume implements BlockDevice {
             return true;
         } finally {
             writeGate.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Records that {@code [offsetBytes, +lengthBytes)} could not be reconstructed: reads of it fail
+     * from now on (until a write covers it), and a DataLost event says where.
+     */
+    public void noteLost(long offsetBytes, long lengthBytes, String why) {
+        lost.add(offsetBytes, lengthBytes);
+        LOG.log(
+                System.Logger.Level.ERROR,
+                "array {0}: volume bytes {1}+{2} lost: {3}",
+                name,
+                String.valueOf(offsetBytes),
+                String.valueOf(lengthBytes),
+                why);
+        events.emit(io.raidd.raid.event.ArrayEvent.of(
+                io.raidd.raid.event.EventType.DataLost,
+                name,
+                "",
+                "volume bytes " + offsetBytes + "+" + lengthBytes + ": " + why));
+    }
+
+    /** Volume ranges lost so far, as {offset, length}. */
+    public List<long[]> lostRanges() {
+        return lost.list();
+    }
+
+    private void refuseLost(long offsetBytes, long lengthBytes) throws IOException {
+        long[] hit = lost.overlap(offsetBytes, lengthBytes);
+        if (hit != null) {
+            throw new IOException("array " + name + ": volume bytes " + hit[0] + "+" + hit[1]
+                    + " were lost (they could not be reconstructed); write them again");
         }
     }
 

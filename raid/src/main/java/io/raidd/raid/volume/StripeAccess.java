@@ -1,5 +1,6 @@
 package io.raidd.raid.volume;
 
+import io.raidd.raid.member.Member;
 import java.io.IOException;
 
 /**
@@ -20,6 +21,43 @@ public interface StripeAccess {
 
     /** Locks a stripe against foreground I/O and other background work until closed. */
     StripeLock lock(long stripe);
+
+    /**
+     * Locks several stripes at once (in an order that cannot deadlock with other holders), for work
+     * that covers a run of stripes in one step.
+     */
+    StripeLock lockAll(long[] stripes);
+
+    /** Bytes each position of a stripe occupies on its member (the chunk size). */
+    int chunkBytes();
+
+    /** Chunks of each member's data area the volume uses. */
+    long memberChunks();
+
+    /**
+     * The stripe whose block member slot {@code slot} holds at member chunk {@code memberChunk}, or
+     * -1 when that chunk holds nothing the volume uses. A rebuild walks its member in member order
+     * with it.
+     */
+    long stripeAt(int slot, long memberChunk);
+
+    /** The position in {@code stripe} of the block member slot {@code slot} holds. */
+    int positionOf(long stripe, int slot);
+
+    /** The volume bytes whose data {@code stripe} holds: {offset, length}. */
+    long[] volumeRange(long stripe);
+
+    /**
+     * How many member chunks from {@code memberChunk} on (at most {@code maxChunks}) are holes on
+     * every member a rebuild of {@code targets} would read, so the targets' chunks there are all
+     * zeroes; 0 when the first chunk holds data anywhere, when too few members can be read to know,
+     * or when the level does not keep its copies at the same member offsets (RAID-10). Asks the
+     * members' allocation; reads no data.
+     */
+    long holeChunks(long memberChunk, long maxChunks, java.util.Collection<Member> targets) throws IOException;
+
+    /** Writes zeroes to {@code targets} over member chunks {@code [memberChunk, memberChunk + count)}. */
+    void zeroChunks(long memberChunk, long count, java.util.Collection<Member> targets) throws IOException;
 
     /**
      * Reads the whole stripe from every position whose member is readable for it; positions that
@@ -48,11 +86,16 @@ public interface StripeAccess {
     int[] reconcile(LoadedStripe stripe) throws IOException;
 
     /**
-     * Writes one position's block of a loaded stripe to every member that must hold it (the slot's
-     * member, and its replacement during a hot replace). A member whose write fails is failed.
-     * Returns how many member writes succeeded.
+     * Writes one position's block of a loaded stripe to {@code only}, or, when it is null, to every
+     * member that must hold it (the slot's member, and its replacement during a hot replace). A
+     * member whose write fails is failed. Returns how many member writes succeeded.
      */
-    int rewrite(LoadedStripe stripe, int position) throws IOException;
+    int rewrite(LoadedStripe stripe, int position, Member only) throws IOException;
+
+    /** {@link #rewrite(LoadedStripe, int, Member)} to every member that must hold the block. */
+    default int rewrite(LoadedStripe stripe, int position) throws IOException {
+        return rewrite(stripe, position, null);
+    }
 
     /** A stripe lock; closing it twice is harmless. */
     interface StripeLock extends AutoCloseable {

@@ -18,8 +18,40 @@ final class StripeLocks {
     }
 
     ReentrantLock forStripe(long stripe) {
+        return locks[index(stripe)];
+    }
+
+    /**
+     * Locks every stripe in {@code stripes}: their table entries, each once, in table order, so two
+     * holders of several locks cannot deadlock (a request holds only one).
+     */
+    StripeAccess.StripeLock lockAll(long[] stripes) {
+        java.util.BitSet entries = new java.util.BitSet(LOCKS);
+        for (long s : stripes) {
+            entries.set(index(s));
+        }
+        int[] order = entries.stream().toArray();
+        for (int i : order) {
+            locks[i].lock();
+        }
+        return new StripeAccess.StripeLock() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                if (!closed) {
+                    closed = true;
+                    for (int i = order.length - 1; i >= 0; i--) {
+                        locks[order[i]].unlock();
+                    }
+                }
+            }
+        };
+    }
+
+    private static int index(long stripe) {
         long h = stripe * 0x9E3779B97F4A7C15L;
-        return locks[(int) (h >>> 52) & (LOCKS - 1)];
+        return (int) (h >>> 52) & (LOCKS - 1);
     }
 
     /** Locks {@code stripe} and returns the handle that unlocks it (once). */

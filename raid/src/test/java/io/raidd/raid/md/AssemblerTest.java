@@ -94,17 +94,16 @@ class AssemblerTest {
     }
 
     @Test
-    void duplicateSlotIsRejected() throws IOException {
+    void aByteCopyBesideItsOriginalIsRefusedNamingBoth() throws IOException {
         List<NamedDevice> m = create(1, 2, "vol");
         MemoryBlockDevice copy = new MemoryBlockDevice(MEMBER_BYTES);
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         m.get(0).device().read(0, buf);
         copy.write(0, buf.flip());
-        AssembledArray a = Assembler.assembleOne(List.of(m.get(0), m.get(1), new NamedDevice("clone", copy)), false);
-        assertEquals("clone", a.rejections().get(0).member());
-        assertTrue(
-                a.rejections().get(0).reason().contains("already held by m0"),
-                a.rejections().toString());
+        AssemblyException e = assertThrows(
+                AssemblyException.class,
+                () -> Assembler.scan(List.of(m.get(0), m.get(1), new NamedDevice("clone", copy)), false));
+        assertTrue(e.getMessage().startsWith("m0 and clone are the same member"), e.getMessage());
     }
 
     @Test
@@ -174,7 +173,8 @@ class AssemblerTest {
         List<NamedDevice> m = create(5, 4, "vol");
         AssemblyException e =
                 assertThrows(AssemblyException.class, () -> Assembler.assembleOne(m.subList(0, 2), false));
-        assertTrue(e.getMessage().contains("slots [2, 3] missing"), e.getMessage());
+        assertTrue(e.getMessage().contains("slots [2, 3] have no member in sync"), e.getMessage());
+        assertTrue(e.getMessage().contains("members given: m0, m1"), e.getMessage());
     }
 
     @Test
@@ -207,7 +207,16 @@ class AssemblerTest {
         AssembledArray a = Assembler.assembleOne(m, false);
         SuperblockUpdater u = new SuperblockUpdater(a);
         u.markDirty();
-        u.memberFailed(3, "test");
+        u.memberFailed(
+                io.raidd.raid.member.Member.assembled(
+                        3,
+                        m.get(3).name(),
+                        m.get(3).device(),
+                        a.slots().get(3).orElseThrow().dataOffsetBytes(),
+                        1,
+                        io.raidd.raid.member.MemberState.ACTIVE,
+                        0),
+                "test");
         u.markClean();
         for (int i = 0; i < 5; i++) {
             Superblock sb = SuperblockCodec.read(m.get(i).device());

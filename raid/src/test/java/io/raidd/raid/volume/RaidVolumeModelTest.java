@@ -239,8 +239,28 @@ class RaidVolumeModelTest {
         }
 
         @Override
-        public void memberFailed(int slot, String reason) {
-            failed.add(slot);
+        public void memberFailed(io.raidd.raid.member.Member member, String reason) {
+            failed.add(member.slot());
         }
+
+        @Override
+        public long planNewMember(String name, io.raidd.blockdev.BlockDevice device) {
+            return 8192;
+        }
+
+        @Override
+        public void memberAdded(io.raidd.raid.member.Member member) {}
+
+        @Override
+        public void rebuildStarted(io.raidd.raid.member.Member member) {}
+
+        @Override
+        public void recoveryCheckpoint(io.raidd.raid.member.Member member, long recoveredBytes) {}
+
+        @Override
+        public void memberInSync(io.raidd.raid.member.Member member, io.raidd.raid.member.Member retired) {}
+
+        @Override
+        public void memberRemoved(io.raidd.raid.member.Member member) {}
     }
 }

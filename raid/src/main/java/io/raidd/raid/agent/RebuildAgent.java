@@ -1,0 +1,317 @@
+package io.raidd.raid.agent;
+
+import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberLifecycle;
+import io.raidd.raid.member.MemberState;
+import io.raidd.raid.volume.LoadedStripe;
+import io.raidd.raid.volume.RaidVolume;
+import io.raidd.raid.volume.StripeAccess;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * Rebuilds every member that is REBUILDING (spares rebuilt into a slot, hot-replace targets),
+ * walking each in its own member order, md's recovery: for each member chunk, under the lock of the
+ * stripe it belongs to, load the stripe from the members that can be read, regenerate the targets'
+ * blocks (RAID-4/5/6 by parity, both at once when RAID-6 rebuilds two; mirrors by copying; a
+ * replacement by copying its slot's own member), write them, and move the target's recovered
+ * offset past the chunk. Runs of chunks that are holes on every member read are recorded on the
+ * targets as zeroes without reading anything. Progress is made durable (md's recovery_offset) every
+ * {@link #CHECKPOINT_NANOS}, so a restart resumes close to where it stopped.
+ *
+ * <p>A survivor that fails to read is worked around where redundancy allows (and its block is
+ * rewritten, md's read-error correction); a stripe that cannot be reconstructed at all is reported
+ * as lost (reads of it fail) and the rebuild goes on.
+ */
+public final class RebuildAgent implements Agent {
+    private static final System.Logger LOG = System.getLogger("io.raidd.raid");
+
+    /** Target bytes rebuilt per step by reading and computing. */
+    static final long STEP_BYTES = 4L << 20;
+
+    /** Member bytes a step may record as holes. */
+    static final long HOLE_STEP_BYTES = 1L << 30;
+
+    /** How often progress is made durable. */
+    static final long CHECKPOINT_NANOS = 2_000_000_000L;
+
+    private final RaidVolume volume;
+    private final MemberLifecycle lifecycle;
+    private final StripeAccess stripes;
+    private final LongSupplier clock;
+    private final Object scheduling;
+    private final int chunkBytes;
+    private final long memberChunks;
+    private final long memberBytes;
+    /** Every target this agent has worked on, with whether it finished. */
+    private final Map<Member, Boolean> seen = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private long lastCheckpointNanos;
+    private long stripesRebuilt;
+    private long holeBytes;
+    private boolean finished;
+
+    /**
+     * @param scheduling the monitor under which whoever starts rebuilds checks {@link #finished()}
+     *     (so a member that starts rebuilding while this agent is ending is never left without one)
+     */
+    public RebuildAgent(RaidVolume volume, LongSupplier clock, Object scheduling) {
+        this.volume = volume;
+        this.lifecycle = volume.lifecycle();
+        this.stripes = volume.stripes();
+        this.clock = clock;
+        this.scheduling = scheduling;
+        this.chunkBytes = stripes.chunkBytes();
+        this.memberChunks = stripes.memberChunks();
+        this.memberBytes = volume.geometry().memberUsedBytes();
+        this.lastCheckpointNanos = clock.getAsLong();
+    }
+
+    @Override
+    public String action() {
+        List<Member> targets = lifecycle.roster().rebuilding();
+        for (Member t : targets) {
+            if (lifecycle.roster().replacement(t.slot()) != t) {
+                return "rebuild";
+            }
+        }
+        return targets.isEmpty() ? "rebuild" : "replace";
+    }
+
+    /** Targets being rebuilt now, lowest recovered offset first. */
+    private List<Member> targets() {
+        List<Member> out = new ArrayList<>(lifecycle.roster().rebuilding());
+        out.sort((a, b) -> Long.compare(a.recoveredBytes(), b.recoveredBytes()));
+        for (Member t : out) {
+            seen.putIfAbsent(t, false);
+        }
+        return out;
+    }
+
+    @Override
+    public long doWork() throws IOException {
+        List<Member> targets = targets();
+        if (targets.isEmpty()) {
+            return 0;
+        }
+        long before = progressBytes();
+        long chunk = Math.min(targets.get(0).recoveredBytes(), memberBytes) / chunkBytes;
+        List<Member> due = new ArrayList<>();
+        for (Member t : targets) {
+            if (t.recoveredBytes() / chunkBytes == chunk && t.recoveredBytes() < memberBytes) {
+                due.add(t);
+            }
+        }
+        if (!due.isEmpty() && chunk < memberChunks) {
+            if (!recordHoles(chunk, due)) {
+                rebuildChunks(chunk, due);
+            }
+        }
+        finishOrCheckpoint(targets);
+        return Math.max(0, progressBytes() - before);
+    }
+
+    /**
+     * Records a run of chunks that are holes on every member read as zeroes on the targets. Returns
+     * false when there is no such run at {@code chunk} (or data appeared before the locks were taken).
+     */
+    private boolean recordHoles(long chunk, List<Member> due) throws IOException {
+        long max = Math.min(HOLE_STEP_BYTES / chunkBytes, memberChunks - chunk);
+        long run = stripes.holeChunks(chunk, max, due);
+        if (run == 0) {
+            return false;
+        }
+        long[] covered = new long[(int) run * due.size()];
+        int n = 0;
+        for (long c = chunk; c < chunk + run; c++) {
+            for (Member t : due) {
+                long s = stripes.stripeAt(t.slot(), c);
+                covered[n++] = s < 0 ? 0 : s;
+            }
+        }
+        try (StripeAccess.StripeLock lock = stripes.lockAll(covered)) {
+            // Foreground writes may have allocated data since the first look; decide again, locked.
+            long again = stripes.holeChunks(chunk, run, due);
+            if (again < run) {
+                return false;
+            }
+            stripes.zeroChunks(chunk, run, due);
+            for (Member t : due) {
+                if (t.state() == MemberState.REBUILDING) {
+                    lifecycle.recovered(t, Math.min(memberBytes, (chunk + run) * chunkBytes));
+                }
+            }
+        }
+        holeBytes += run * chunkBytes * due.size();
+        return true;
+    }
+
+    /** Rebuilds chunk after chunk from {@code chunk} for the due targets, about {@link #STEP_BYTES}. */
+    private void rebuildChunks(long chunk, List<Member> due) throws IOException {
+        long chunks = Math.max(1, STEP_BYTES / ((long) chunkBytes * due.size()));
+        for (long c = chunk; c < Math.min(memberChunks, chunk + chunks); c++) {
+            List<Member> live = new ArrayList<>();
+            for (Member t : due) {
+                if (t.state() == MemberState.REBUILDING) {
+                    live.add(t);
+                }
+            }
+            if (live.isEmpty()) {
+                return;
+            }
+            if (!volume.isComplete()) {
+                throw new IOException("array " + volume.name() + " has failed: " + volume.failedMembers()
+                        + " members not in sync; the rebuild stops");
+            }
+            // Parity levels: one stripe for every target. Mirrors: each target's chunk is a copy of
+            // its own volume chunk.
+            Map<Long, List<Member>> byStripe = new java.util.LinkedHashMap<>();
+            for (Member t : live) {
+                byStripe.computeIfAbsent(stripes.stripeAt(t.slot(), c), k -> new ArrayList<>())
+                        .add(t);
+            }
+            for (Map.Entry<Long, List<Member>> e : byStripe.entrySet()) {
+                if (e.getKey() >= 0) {
+                    rebuildStripe(e.getKey(), e.getValue(), c);
+                } else {
+                    for (Member t : e.getValue()) {
+                        lifecycle.recovered(t, Math.min(memberBytes, (c + 1) * chunkBytes));
+                    }
+                }
+            }
+        }
+    }
+
+    private void rebuildStripe(long stripe, List<Member> targets, long chunk) throws IOException {
+        try (StripeAccess.StripeLock lock = stripes.lock(stripe)) {
+            LoadedStripe st = stripes.load(stripe);
+            try {
+                stripes.regenerate(st);
+            } catch (IOException e) {
+                long[] range = stripes.volumeRange(stripe);
+                volume.noteLost(range[0], range[1], "rebuild of stripe " + stripe + ": " + e.getMessage());
+                for (Member t : targets) {
+                    lifecycle.recovered(t, Math.min(memberBytes, (chunk + 1) * chunkBytes));
+                }
+                return;
+            }
+            for (Member t : targets) {
+                stripes.rewrite(st, stripes.positionOf(stripe, t.slot()), t);
+            }
+            // md's read-error correction on the survivors that failed to read their block.
+            for (int position = 0; position < st.positions(); position++) {
+                if (st.unreadable(position) && !isTargetPosition(st, position, targets)) {
+                    stripes.rewrite(st, position);
+                }
+            }
+            for (Member t : targets) {
+                if (t.state() == MemberState.REBUILDING) {
+                    lifecycle.recovered(t, Math.min(memberBytes, (chunk + 1) * chunkBytes));
+                }
+            }
+        }
+        stripesRebuilt++;
+    }
+
+    private static boolean isTargetPosition(LoadedStripe st, int position, List<Member> targets) {
+        for (Member t : targets) {
+            if (st.slot(position) == t.slot()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Marks finished targets in sync; makes progress durable when it is time. */
+    private void finishOrCheckpoint(List<Member> targets) throws IOException {
+        long now = clock.getAsLong();
+        boolean checkpoint = now - lastCheckpointNanos >= CHECKPOINT_NANOS;
+        for (Member t : targets) {
+            if (t.state() != MemberState.REBUILDING) {
+                continue;
+            }
+            if (t.recoveredBytes() >= memberBytes) {
+                lifecycle.markInSync(t);
+                seen.put(t, true);
+                LOG.log(
+                        Level.INFO,
+                        "array {0}: {1} rebuilt ({2} stripes regenerated, {3} bytes recorded as holes)",
+                        volume.name(),
+                        t.name(),
+                        stripesRebuilt,
+                        holeBytes);
+            } else if (checkpoint) {
+                lifecycle.checkpoint(t);
+            }
+        }
+        if (checkpoint) {
+            lastCheckpointNanos = now;
+        }
+    }
+
+    /** Bytes of the targets in sync so far. */
+    private long progressBytes() {
+        long done = 0;
+        for (Map.Entry<Member, Boolean> e : seen.entrySet()) {
+            Member m = e.getKey();
+            done += e.getValue() || m.state() == MemberState.ACTIVE
+                    ? memberBytes
+                    : Math.min(memberBytes, m.recoveredBytes());
+        }
+        return done;
+    }
+
+    @Override
+    public boolean done() {
+        synchronized (scheduling) {
+            if (!finished && lifecycle.roster().rebuilding().isEmpty()) {
+                finished = true;
+            }
+            return finished;
+        }
+    }
+
+    /** Whether this agent has ended (a member that starts rebuilding later needs a new agent). */
+    public boolean finished() {
+        synchronized (scheduling) {
+            return finished;
+        }
+    }
+
+    @Override
+    public long doneBytes() {
+        return progressBytes();
+    }
+
+    @Override
+    public long totalBytes() {
+        for (Member t : lifecycle.roster().rebuilding()) {
+            seen.putIfAbsent(t, false);
+        }
+        return memberBytes * seen.size();
+    }
+
+    @Override
+    public void stopped(Throwable cause) {
+        synchronized (scheduling) {
+            finished = true;
+        }
+        // Keep what was done: the next start resumes from here.
+        for (Member t : lifecycle.roster().rebuilding()) {
+            try {
+                lifecycle.checkpoint(t);
+            } catch (IOException e) {
+                LOG.log(
+                        Level.WARNING,
+                        "array {0}: checkpoint of {1} failed: {2}",
+                        volume.name(),
+                        t.name(),
+                        e.getMessage());
+            }
+        }
+    }
+}
