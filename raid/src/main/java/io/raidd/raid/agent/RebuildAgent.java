@@ -154,6 +154,9 @@ public final class RebuildAgent implements Agent {
     private void rebuildChunks(long chunk, List<Member> due) throws IOException {
         long chunks = Math.max(1, STEP_BYTES / ((long) chunkBytes * due.size()));
         for (long c = chunk; c < Math.min(memberChunks, chunk + chunks); c++) {
+            if (c > chunk && stripes.holeChunks(c, 1, due) > 0) {
+                return; // a run of holes starts: the next step records it without reading
+            }
             List<Member> live = new ArrayList<>();
             for (Member t : due) {
                 if (t.state() == MemberState.REBUILDING) {
