@@ -83,6 +83,26 @@ public interface BlockDevice extends AutoCloseable {
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
     /**
+     * Runs {@code call} on the calling thread and delivers its outcome to {@link
+     * RescuableCall#done} exactly once. A device whose I/O can hang (a RAID volume with a member
+     * that stops answering) may give up on the calling thread, which can then stay blocked in the
+     * kernel for as long as the disk hangs, and run the call again on a thread of its own,
+     * delivering that outcome instead; this method then returns only when the stuck thread does (if
+     * ever), and the first run's value goes to {@link RescuableCall#discard}. The default just runs
+     * the call.
+     */
+    default <T> void runRescuable(RescuableCall<T> call) {
+        T value = null;
+        Throwable failure = null;
+        try {
+            value = call.run();
+        } catch (Throwable t) {
+            failure = t;
+        }
+        call.done(value, failure);
+    }
+
+    /**
      * Writes the buffers' remaining bytes one after the other from {@code offsetBytes}, as one write
      * of their concatenation (each buffer's position advances). Lets a caller that holds adjacent
      * writes in separate buffers, such as consecutive NBD requests, hand them over whole without

@@ -237,17 +237,17 @@ public final class Member implements AutoCloseable {
         return device.allocation(dataOffsetBytes + offsetBytes, lengthBytes);
     }
 
-    /** Runs {@code action} on one of this member's threads. */
-    CompletableFuture<Void> submit(IoAction action) {
+    /** Runs {@code op} on one of this member's threads. */
+    CompletableFuture<Void> submit(IoBatch.Op op) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         if (!live()) {
-            f.completeExceptionally(new IOException("member " + name + " is " + state));
+            f.completeExceptionally(new IOException("member " + name + " is " + state.label()));
             return f;
         }
         try {
             executor.execute(() -> {
                 try {
-                    action.run();
+                    op.execute();
                     f.complete(null);
                 } catch (Throwable t) {
                     f.completeExceptionally(t);
@@ -260,80 +260,43 @@ public final class Member implements AutoCloseable {
     }
 
     /**
-     * Runs {@code action} on the calling thread, saving two thread hand-offs. The call is
-     * registered so that the {@link MemberWatchdog} can fail the member and interrupt the caller
-     * if it overruns the member timeout; the returned call says whether that happened.
+     * Runs {@code op} on the calling thread, saving two thread hand-offs, and returns its failure
+     * (null on success). While it runs it is registered, so the {@link MemberWatchdog} can give up
+     * on it, and on the operation that issued it, when it overruns the member timeout.
      */
-    InlineCall runInline(IoAction action) {
-        InlineCall call = new InlineCall(Thread.currentThread(), System.nanoTime());
+    Throwable runInline(IoBatch.Op op) {
         if (!live()) {
-            call.failure = new IOException("member " + name + " is " + state);
-            return call;
+            return new IOException("member " + name + " is " + state.label());
         }
-        inlineCalls.add(call);
+        inlineOps.add(op);
         try {
-            action.run();
+            op.execute();
+            return null;
         } catch (Throwable t) {
-            call.failure = t;
+            return t;
         } finally {
-            inlineCalls.remove(call);
-            call.finish();
-            if (call.expired) {
-                // The watchdog may have interrupted us; that was meant for the I/O, not the caller.
-                // After finish() no interrupt can still be on its way.
-                Thread.interrupted();
-                if (call.failure == null) {
-                    call.failure = new IOException("member " + name + " timed out");
-                }
-            }
-        }
-        return call;
-    }
-
-    /** An I/O running on a caller's thread. */
-    static final class InlineCall {
-        final Thread thread;
-        final long startNanos;
-        volatile boolean expired;
-        Throwable failure;
-        private boolean done;
-
-        InlineCall(Thread thread, long startNanos) {
-            this.thread = thread;
-            this.startNanos = startNanos;
-        }
-
-        /** Interrupts the caller if the call is still running; never after {@link #finish()}. */
-        synchronized boolean interruptIfRunning() {
-            if (done) {
-                return false;
-            }
-            thread.interrupt();
-            return true;
-        }
-
-        synchronized void finish() {
-            done = true;
+            inlineOps.remove(op);
         }
     }
 
-    private final java.util.Set<InlineCall> inlineCalls = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.Set<IoBatch.Op> inlineOps = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    /** Inline calls older than {@code deadlineNanos} (System.nanoTime), marked expired. */
-    java.util.List<InlineCall> expireInlineCallsStartedBefore(long deadlineNanos) {
-        java.util.List<InlineCall> expired = new java.util.ArrayList<>();
-        for (InlineCall c : inlineCalls) {
-            if (c.startNanos - deadlineNanos < 0 && !c.expired) {
-                c.expired = true;
-                expired.add(c);
+    /** Inline operations running since before {@code deadlineNanos} (System.nanoTime). */
+    java.util.List<IoBatch.Op> inlineOpsStartedBefore(long deadlineNanos) {
+        java.util.List<IoBatch.Op> out = new java.util.ArrayList<>();
+        for (IoBatch.Op op : inlineOps) {
+            if (op.runningSince(deadlineNanos)) {
+                out.add(op);
             }
         }
-        return expired;
+        return out;
     }
 
     /** Stops the I/O threads (a hung one is abandoned) without closing the device. */
     void closeThreads() {
-        if (executor != null) {
+        if (executor != null && state == MemberState.FAULTY) {
+            executor.shutdownNow(); // a thread stuck in a failed member is not waited for
+        } else if (executor != null) {
             executor.shutdown();
             try {
                 if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {

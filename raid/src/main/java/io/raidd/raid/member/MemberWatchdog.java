@@ -4,10 +4,12 @@ import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Fails members whose inline I/O (run on a caller's thread, see {@link IoBatch}) overruns the
- * member timeout, and interrupts the stuck caller so it can serve the request from redundancy.
- * A thread stuck inside the kernel (a disk in D state) only sees the interrupt when the system call
- * returns; the member is failed either way, so no new I/O is sent to it.
+ * Gives up on member I/O that runs on a caller's thread (see {@link IoBatch}) and overruns the
+ * member timeout: the operation that issued it is abandoned and rescued ({@link Operation}), which
+ * fails the member, releases what the stuck thread held and answers the request from the other
+ * members. The stuck thread itself may stay in the kernel for as long as the disk hangs; nothing
+ * waits for it any more. (I/O on members' own threads needs no watchdog: whoever waits for it waits
+ * with a deadline.)
  */
 public final class MemberWatchdog implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.raidd.raid");
@@ -28,20 +30,21 @@ public final class MemberWatchdog implements AutoCloseable {
         thread.start();
     }
 
-    /** Checks every member once; returns how many calls expired. Called by the thread, and by tests. */
+    /** Checks every member once; returns how many operations it gave up on. Called by the thread, and by tests. */
     public int check(long nowNanos) {
         int expired = 0;
-        for (Member m : members.liveMembers()) {
-            for (Member.InlineCall call : m.expireInlineCallsStartedBefore(nowNanos - timeoutNs)) {
-                expired++;
-                String reason = "I/O on the caller's thread timed out after "
-                        + TimeUnit.NANOSECONDS.toMillis(nowNanos - call.startNanos) + " ms";
-                try {
-                    members.fail(m, reason);
-                } catch (Exception e) {
-                    LOG.log(Level.ERROR, "failing {0} after a timeout: {1}", m.name(), e.getMessage());
+        for (Member m : members.roster().everyMember()) {
+            for (IoBatch.Op op : m.inlineOpsStartedBefore(nowNanos - timeoutNs)) {
+                Operation operation = op.operation;
+                if (operation == null || !op.abandon()) {
+                    continue;
                 }
-                call.interruptIfRunning();
+                m.noteTimeout();
+                String reason = op.describe().replace(" failed: null", "") + " on the caller's thread timed out after "
+                        + TimeUnit.NANOSECONDS.toMillis(nowNanos - op.startNanos) + " ms";
+                if (operation.abandon(members, m, reason, timeoutNs)) {
+                    expired++;
+                }
             }
         }
         return expired;
@@ -49,10 +52,14 @@ public final class MemberWatchdog implements AutoCloseable {
 
     private void run() {
         long periodNs =
-                Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(TimeUnit.SECONDS.toNanos(1), timeoutNs / 4));
+                Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(TimeUnit.SECONDS.toNanos(1), timeoutNs / 8));
         while (!stopped) {
             java.util.concurrent.locks.LockSupport.parkNanos(this, periodNs);
-            check(System.nanoTime());
+            try {
+                check(System.nanoTime());
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "watchdog: {0}", e.toString());
+            }
         }
     }
 

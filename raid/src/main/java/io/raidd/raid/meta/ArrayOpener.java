@@ -17,7 +17,7 @@ public final class ArrayOpener {
     private ArrayOpener() {}
 
     public static RaidVolume open(AssembledArray array, RaidVolumeConfig config, EventSink events) throws IOException {
-        SuperblockUpdater metadata = new SuperblockUpdater(array);
+        SuperblockUpdater metadata = new SuperblockUpdater(array, config.memberTimeoutNs());
         RaidVolume.Builder b = RaidVolume.builder(array.name(), array.geometry())
                 .config(config)
                 .metadata(metadata)

@@ -45,6 +45,8 @@ public final class SuperblockUpdater implements ArrayMetadata {
     private static final class Entry {
         final NamedDevice device;
         Superblock sb;
+        /** A write to it timed out: skipped until it leaves the array (its own I/O fails it). */
+        boolean unresponsive;
 
         Entry(NamedDevice device, Superblock sb) {
             this.device = device;
@@ -56,7 +58,16 @@ public final class SuperblockUpdater implements ArrayMetadata {
         }
     }
 
+    /** Superblock writes run here, so a member that hangs delays an update by the timeout at most. */
+    private static final java.util.concurrent.ExecutorService WRITERS =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "raidd-superblock");
+                t.setDaemon(true);
+                return t;
+            });
+
     private final String arrayName;
+    private final long writeTimeoutNs;
     private final Map<BlockDevice, Entry> entries = new IdentityHashMap<>();
     /** dev_roles of the array: device number to role. */
     private int[] roles;
@@ -67,7 +78,13 @@ public final class SuperblockUpdater implements ArrayMetadata {
     private Superblock template;
 
     public SuperblockUpdater(AssembledArray array) {
+        this(array, java.time.Duration.ofSeconds(30).toNanos());
+    }
+
+    /** @param writeTimeoutNs how long one superblock write may take before its member is skipped */
+    public SuperblockUpdater(AssembledArray array, long writeTimeoutNs) {
         this.arrayName = array.name();
+        this.writeTimeoutNs = writeTimeoutNs;
         for (AssembledArray.Member m : array.members()) {
             entries.put(m.device().device(), new Entry(m.device(), m.superblock()));
             if (template == null || m.superblock().events() > template.events()) {
@@ -267,8 +284,7 @@ public final class SuperblockUpdater implements ArrayMetadata {
         b.featureMap |= FEATURE_RECOVERY_OFFSET;
         b.recoveryOffsetSectors = recoveredBytes / 512;
         Superblock sb = b.build();
-        SuperblockCodec.write(e.device.device(), sb);
-        e.device.device().flush();
+        write(e, sb);
         e.sb = sb;
     }
 
@@ -298,6 +314,30 @@ public final class SuperblockUpdater implements ArrayMetadata {
         update("member " + member.name() + " removed");
     }
 
+    /** Writes (and flushes) one superblock, giving up after the write timeout. */
+    private void write(Entry e, Superblock sb) throws IOException {
+        java.util.concurrent.Future<?> f = WRITERS.submit(() -> {
+            SuperblockCodec.write(e.device.device(), sb);
+            return null;
+        });
+        try {
+            f.get(writeTimeoutNs, java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException ex) {
+            e.unresponsive = true;
+            throw new IOException("superblock write to " + e.device.name() + " timed out after "
+                    + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(writeTimeoutNs) + " ms");
+        } catch (java.util.concurrent.ExecutionException ex) {
+            Throwable cause = ex.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(cause);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted writing a superblock to " + e.device.name());
+        }
+    }
+
     private Entry entry(Member member) throws IOException {
         Entry e = entries.get(member.device());
         if (e == null) {
@@ -315,6 +355,9 @@ public final class SuperblockUpdater implements ArrayMetadata {
         List<Entry> all = new ArrayList<>(entries.values());
         all.sort((a, b) -> Integer.compare(a.devNumber(), b.devNumber()));
         for (Entry e : all) {
+            if (e.unresponsive) {
+                continue;
+            }
             // raidd keeps no md write-intent bitmap; an array md created with one must stop
             // claiming it, or md would trust a bitmap nobody updated (mdadm --update=no-bitmap).
             Superblock sb = e.sb.withRoles(roles)
@@ -323,7 +366,7 @@ public final class SuperblockUpdater implements ArrayMetadata {
                     .withResyncOffset(resyncOffset)
                     .withoutFeature(FEATURE_BITMAP_OFFSET);
             try {
-                SuperblockCodec.write(e.device.device(), sb);
+                write(e, sb);
                 e.sb = sb;
                 written++;
             } catch (IOException ex) {

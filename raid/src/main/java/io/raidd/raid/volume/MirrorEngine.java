@@ -48,7 +48,7 @@ final class MirrorEngine implements VolumeEngine {
             for (int c = 0; c < copies; c++) {
                 int copy = (s.preferredCopy(p.chunk()) + c) % copies;
                 if (s.copyReadable(view, p.chunk(), copy)) {
-                    ops[i] = batch.read(
+                    ops[i] = batch.readInto(
                             s.copyReader(view, p.chunk(), copy),
                             s.memberOffset(p, copy),
                             dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
@@ -120,7 +120,7 @@ final class MirrorEngine implements VolumeEngine {
                 }
                 Member m = s.copyReader(view, p.chunk(), c);
                 IoBatch one = new IoBatch();
-                IoBatch.Op op = one.read(m, s.memberOffset(p, c), dst.duplicate());
+                IoBatch.Op op = one.readInto(m, s.memberOffset(p, c), dst.duplicate());
                 List<IoBatch.Op> failed = one.await(members.timeoutNs());
                 members.failMembers(failed);
                 if (op.failed()) {

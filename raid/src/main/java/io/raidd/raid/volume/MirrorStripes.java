@@ -4,6 +4,7 @@ import io.raidd.raid.layout.MirrorLayout;
 import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
+import io.raidd.raid.member.Scratch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;

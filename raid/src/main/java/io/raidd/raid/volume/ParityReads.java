@@ -32,7 +32,7 @@ final class ParityReads {
             long stripe = s.stripeOf(p);
             int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
             ops[i] = s.view(stripe)
-                    .read(
+                    .readInto(
                             batch,
                             disk,
                             s.memberOffset(stripe, p.inChunkBytes()),

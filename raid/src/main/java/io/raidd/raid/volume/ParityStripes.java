@@ -4,6 +4,7 @@ import io.raidd.raid.layout.ParityLayout;
 import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
+import io.raidd.raid.member.Scratch;
 import io.raidd.raid.parity.ParityKernel;
 import io.raidd.raid.parity.Raid6Recovery;
 import java.io.IOException;

@@ -2,6 +2,7 @@ package io.raidd.raid.volume;
 
 import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.MemberLifecycle;
+import io.raidd.raid.member.Scratch;
 import io.raidd.raid.parity.BufferParity;
 import io.raidd.raid.parity.GaloisField;
 import java.io.IOException;

@@ -10,6 +10,7 @@ import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
 import io.raidd.raid.member.MemberState;
 import io.raidd.raid.member.MemberWatchdog;
+import io.raidd.raid.member.Operation;
 import io.raidd.raid.parity.ParityKernel;
 import io.raidd.raid.parity.ParityKernels;
 import java.io.IOException;
@@ -36,9 +37,11 @@ public final class RaidVolume implements BlockDevice {
     private final int logicalBlockSizeBytes;
     private final Object stateLock = new Object();
     private volatile boolean dirty;
-    /** Writes hold it shared; the switch back to clean holds it exclusively (see tryMarkClean). */
-    private final java.util.concurrent.locks.ReentrantReadWriteLock writeGate =
-            new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /**
+     * Writes hold it shared; the switch back to clean holds it exclusively (see tryMarkClean). Not
+     * tied to threads, so the rescuer of an abandoned write can release its share.
+     */
+    private final java.util.concurrent.locks.StampedLock writeGate = new java.util.concurrent.locks.StampedLock();
 
     private final java.util.function.LongSupplier nanoClock;
     private final long safeModeDelayNs;
@@ -301,19 +304,92 @@ public final class RaidVolume implements BlockDevice {
         int length = dst.remaining();
         checkRange(offsetBytes, length);
         refuseLost(offsetBytes, length);
-        foregroundStarts();
-        try {
+        try (Entry entry = enter(false)) {
             engine.read(offsetBytes, dst);
-        } finally {
-            foregroundInFlight.decrementAndGet();
         }
         readOps.incrementAndGet();
         bytesRead.addAndGet(length);
     }
 
-    private void foregroundStarts() {
+    /**
+     * A foreground operation inside the volume: counted as foreground activity (background work
+     * backs off for it) and, for a change, a share of the write gate. Released once, by the
+     * operation when it ends, or by its rescuer when it was abandoned in a hung member.
+     */
+    private final class Entry implements Operation.Hold, AutoCloseable {
+        private final long stamp;
+        private final Operation operation;
+        private final java.util.concurrent.atomic.AtomicBoolean released =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        Entry(long stamp, Operation operation) {
+            this.stamp = stamp;
+            this.operation = operation;
+        }
+
+        @Override
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                foregroundInFlight.decrementAndGet();
+                if (stamp != 0) {
+                    lastWriteNanos = nanoClock.getAsLong();
+                    writeGate.unlockRead(stamp);
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            if (operation != null) {
+                operation.released(this);
+            }
+            release();
+        }
+    }
+
+    private Entry enter(boolean change) {
+        long stamp = change ? writeGate.readLock() : 0;
         foregroundStarted.incrementAndGet();
         foregroundInFlight.incrementAndGet();
+        Entry e = new Entry(stamp, Operation.current());
+        if (e.operation != null) {
+            e.operation.hold(e);
+        }
+        return e;
+    }
+
+    /**
+     * Runs the call on the calling thread with member I/O allowed inline (no thread hand-offs); if
+     * a member hangs under it, the call is run again from the other members on a rescue thread and
+     * that outcome is delivered, while the stuck thread's is discarded (see {@link Operation}).
+     */
+    @Override
+    public <T> void runRescuable(io.raidd.blockdev.RescuableCall<T> call) {
+        Operation operation = new Operation(() -> {
+            T value = null;
+            Throwable failure = null;
+            try {
+                value = call.run();
+            } catch (Throwable t) {
+                failure = t;
+            }
+            call.done(value, failure);
+        });
+        Object[] outcome = new Object[2];
+        operation.runHere(() -> {
+            try {
+                outcome[0] = call.run();
+            } catch (Throwable t) {
+                outcome[1] = t;
+            }
+        });
+        @SuppressWarnings("unchecked")
+        T value = (T) outcome[0];
+        if (operation.finish()) {
+            call.done(value, (Throwable) outcome[1]);
+        } else {
+            call.discard(value);
+        }
     }
 
     /** Foreground operations (reads, writes, zeroing) started since the volume opened. */
@@ -357,16 +433,10 @@ public final class RaidVolume implements BlockDevice {
     private void modify(long offsetBytes, long lengthBytes, Modification change) throws IOException {
         ensureOpen();
         checkRange(offsetBytes, lengthBytes);
-        writeGate.readLock().lock();
-        foregroundStarts();
-        try {
+        try (Entry entry = enter(true)) {
             ensureDirty();
             change.run();
             lost.covered(offsetBytes, lengthBytes);
-        } finally {
-            foregroundInFlight.decrementAndGet();
-            lastWriteNanos = nanoClock.getAsLong();
-            writeGate.readLock().unlock();
         }
     }
 
@@ -459,7 +529,8 @@ public final class RaidVolume implements BlockDevice {
         if (!dirty || resyncPending || closed || !engine.complete()) {
             return false;
         }
-        if (!writeGate.writeLock().tryLock()) {
+        long exclusive = writeGate.tryWriteLock();
+        if (exclusive == 0) {
             return false; // writes in flight: not idle
         }
         try {
@@ -473,7 +544,7 @@ public final class RaidVolume implements BlockDevice {
             }
             return true;
         } finally {
-            writeGate.writeLock().unlock();
+            writeGate.unlockWrite(exclusive);
         }
     }
 
@@ -548,7 +619,7 @@ public final class RaidVolume implements BlockDevice {
             closed = true;
         }
         // Wait for writes in flight (the NBD server drains before closing volumes; this is the backstop).
-        writeGate.writeLock().lock();
+        long exclusive = writeGate.writeLock();
         try {
             if (dirty && engine.complete()) {
                 flushMembers();
@@ -558,7 +629,7 @@ public final class RaidVolume implements BlockDevice {
                 }
             }
         } finally {
-            writeGate.writeLock().unlock();
+            writeGate.unlockWrite(exclusive);
             watchdog.close();
             members.close();
         }

@@ -1,52 +1,29 @@
 package io.raidd.raid.volume;
 
-import java.util.concurrent.locks.ReentrantLock;
+import io.raidd.raid.member.Operation;
+import java.util.BitSet;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Mutual exclusion per stripe, from a fixed table of locks indexed by a hash of the stripe number.
- * Two stripes may share a lock (rarely, and harmlessly); one request holds at most one stripe lock
- * at a time, so the table cannot deadlock.
+ * Two stripes may share a lock (rarely, and harmlessly). A foreground request holds at most one at
+ * a time; background work that takes several takes them in table order; so the table cannot
+ * deadlock.
+ *
+ * <p>A lock is not tied to the thread that took it: when a foreground operation is abandoned
+ * because its thread is stuck in a hung member ({@link Operation}), its rescuer releases the locks
+ * it held, so no stripe stays behind the hung call. The stuck thread's own release later is a
+ * no-op.
  */
 final class StripeLocks {
     private static final int LOCKS = 4096;
-    private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
+    private final Semaphore[] locks = new Semaphore[LOCKS];
 
     StripeLocks() {
         for (int i = 0; i < LOCKS; i++) {
-            locks[i] = new ReentrantLock();
+            locks[i] = new Semaphore(1);
         }
-    }
-
-    ReentrantLock forStripe(long stripe) {
-        return locks[index(stripe)];
-    }
-
-    /**
-     * Locks every stripe in {@code stripes}: their table entries, each once, in table order, so two
-     * holders of several locks cannot deadlock (a request holds only one).
-     */
-    StripeAccess.StripeLock lockAll(long[] stripes) {
-        java.util.BitSet entries = new java.util.BitSet(LOCKS);
-        for (long s : stripes) {
-            entries.set(index(s));
-        }
-        int[] order = entries.stream().toArray();
-        for (int i : order) {
-            locks[i].lock();
-        }
-        return new StripeAccess.StripeLock() {
-            private boolean closed;
-
-            @Override
-            public void close() {
-                if (!closed) {
-                    closed = true;
-                    for (int i = order.length - 1; i >= 0; i--) {
-                        locks[order[i]].unlock();
-                    }
-                }
-            }
-        };
     }
 
     private static int index(long stripe) {
@@ -56,18 +33,55 @@ final class StripeLocks {
 
     /** Locks {@code stripe} and returns the handle that unlocks it (once). */
     StripeAccess.StripeLock lock(long stripe) {
-        ReentrantLock lock = forStripe(stripe);
-        lock.lock();
-        return new StripeAccess.StripeLock() {
-            private boolean closed;
+        return take(new int[] {index(stripe)});
+    }
 
-            @Override
-            public void close() {
-                if (!closed) {
-                    closed = true;
-                    lock.unlock();
+    /** Locks every stripe in {@code stripes}: their table entries, each once, in table order. */
+    StripeAccess.StripeLock lockAll(long[] stripes) {
+        BitSet entries = new BitSet(LOCKS);
+        for (long s : stripes) {
+            entries.set(index(s));
+        }
+        return take(entries.stream().toArray());
+    }
+
+    private Lease take(int[] entries) {
+        for (int i : entries) {
+            locks[i].acquireUninterruptibly();
+        }
+        Lease lease = new Lease(entries, Operation.current());
+        if (lease.operation != null) {
+            lease.operation.hold(lease);
+        }
+        return lease;
+    }
+
+    /** Held table entries; released once, by whoever gets there first. */
+    private final class Lease implements StripeAccess.StripeLock, Operation.Hold {
+        private final int[] entries;
+        private final Operation operation;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        Lease(int[] entries, Operation operation) {
+            this.entries = entries;
+            this.operation = operation;
+        }
+
+        @Override
+        public void close() {
+            if (operation != null) {
+                operation.released(this);
+            }
+            release();
+        }
+
+        @Override
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                for (int i = entries.length - 1; i >= 0; i--) {
+                    locks[entries[i]].release();
                 }
             }
-        };
+        }
     }
 }

@@ -82,7 +82,13 @@ final class StripeView {
         return out;
     }
 
-    /** Reads {@code slot}'s bytes from its reader; null (nothing issued) when it has none. */
+    /** Reads {@code slot}'s bytes into a caller's buffer (bounced); null when it has no reader. */
+    IoBatch.Op readInto(IoBatch batch, int slot, long memberOffsetBytes, ByteBuffer dst) {
+        Member m = reader(slot);
+        return m == null ? null : batch.readInto(m, memberOffsetBytes, dst);
+    }
+
+    /** Reads {@code slot}'s bytes into this thread's scratch; null (nothing issued) when it has no reader. */
     IoBatch.Op read(IoBatch batch, int slot, long memberOffsetBytes, ByteBuffer dst) {
         Member m = reader(slot);
         return m == null ? null : batch.read(m, memberOffsetBytes, dst);

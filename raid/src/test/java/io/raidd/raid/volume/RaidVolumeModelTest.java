@@ -133,17 +133,29 @@ class RaidVolumeModelTest {
                                 }
                             }
                             long[] range = lanes.randomRange(random, thread);
+                            // Half the operations run as the NBD server runs them: rescuable, with
+                            // member I/O on this thread; the others wait on members' threads.
+                            boolean rescuable = random.nextBoolean();
+                            int o = op;
                             if (random.nextInt(10) < 7) {
                                 byte[] data = new byte[(int) range[1]];
                                 random.nextBytes(data);
-                                if (random.nextInt(3) == 0) {
-                                    writeGathered(volume, range[0], data, random);
-                                } else {
-                                    volume.write(range[0], ByteBuffer.wrap(data));
-                                }
+                                boolean gathered = random.nextInt(3) == 0;
+                                long seedForCuts = random.nextLong();
+                                run(volume, rescuable, () -> {
+                                    if (gathered) {
+                                        writeGathered(volume, range[0], data, new Random(seedForCuts));
+                                    } else {
+                                        volume.write(range[0], ByteBuffer.wrap(data));
+                                    }
+                                });
                                 model.write(range[0], data);
                             } else {
-                                model.verify(volume, range[0], (int) range[1], "thread " + thread + " op " + op);
+                                run(
+                                        volume,
+                                        rescuable,
+                                        () -> model.verify(
+                                                volume, range[0], (int) range[1], "thread " + thread + " op " + o));
                             }
                         }
                         return null;
@@ -186,6 +198,37 @@ class RaidVolumeModelTest {
                 assertEquals(MemberState.FAULTY, volume.members().get(slot).state());
                 assertTrue(metadata.failed.contains(slot), "metadata told about slot " + slot);
             }
+        }
+    }
+
+    interface Body {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code body} directly, or through {@link RaidVolume#runRescuable} and rethrows its failure. */
+    static void run(RaidVolume volume, boolean rescuable, Body body) throws Exception {
+        if (!rescuable) {
+            body.run();
+            return;
+        }
+        Throwable[] failure = new Throwable[1];
+        volume.runRescuable(new io.raidd.blockdev.RescuableCall<Void>() {
+            @Override
+            public Void run() throws Exception {
+                body.run();
+                return null;
+            }
+
+            @Override
+            public void done(Void value, Throwable f) {
+                failure[0] = f;
+            }
+        });
+        if (failure[0] instanceof Exception e) {
+            throw e;
+        }
+        if (failure[0] instanceof Error e) {
+            throw e;
         }
     }
 

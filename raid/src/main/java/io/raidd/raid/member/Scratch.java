@@ -1,12 +1,17 @@
-package io.raidd.raid.volume;
+package io.raidd.raid.member;
 
 import java.nio.ByteBuffer;
 
 /**
  * Per-thread working buffers for stripe operations: one block per member plus two spares, grown on
- * demand and reused, so the steady-state write path allocates nothing large.
+ * demand and reused, so the steady-state write path allocates nothing large; and the bounce buffer
+ * member reads into memory that is not the reading thread's own go through.
+ *
+ * <p>A member read into a thread's blocks that times out may still land in them later (the member
+ * thread is stuck in the kernel); {@link #discard} then gives the thread fresh blocks and leaves the
+ * old ones to that late read.
  */
-final class Scratch {
+public final class Scratch {
     private static final ThreadLocal<Scratch> CURRENT = ThreadLocal.withInitial(Scratch::new);
 
     private byte[][] blocks = new byte[0][];
@@ -14,13 +19,30 @@ final class Scratch {
     private byte[] spareB = new byte[0];
 
     private ByteBuffer directParity = ByteBuffer.allocateDirect(0);
+    private ByteBuffer bounce = ByteBuffer.allocateDirect(0);
 
-    static Scratch get() {
+    /** Drops this thread's blocks: a member read that timed out may still write into them. */
+    public static void discard() {
+        CURRENT.set(new Scratch());
+    }
+
+    /**
+     * A direct buffer of {@code lengthBytes} for a member read whose destination belongs to
+     * someone else: read here, then copied over only if the reader has not given up meanwhile.
+     */
+    ByteBuffer bounce(int lengthBytes) {
+        if (bounce.capacity() < lengthBytes) {
+            bounce = ByteBuffer.allocateDirect(lengthBytes);
+        }
+        return bounce.clear().limit(lengthBytes);
+    }
+
+    public static Scratch get() {
         return CURRENT.get();
     }
 
     /** {@code count} blocks of at least {@code lengthBytes}; contents are stale. */
-    byte[][] blocks(int count, int lengthBytes) {
+    public byte[][] blocks(int count, int lengthBytes) {
         if (blocks.length < count) {
             byte[][] grown = new byte[count][];
             System.arraycopy(blocks, 0, grown, 0, blocks.length);
@@ -39,21 +61,21 @@ final class Scratch {
      * goes straight to a member: written from a heap array, the JDK would copy it to a direct
      * buffer first.
      */
-    ByteBuffer directParity(int lengthBytes) {
+    public ByteBuffer directParity(int lengthBytes) {
         if (directParity.capacity() < lengthBytes) {
             directParity = ByteBuffer.allocateDirect(lengthBytes);
         }
         return directParity.clear().limit(lengthBytes);
     }
 
-    byte[] spareA(int lengthBytes) {
+    public byte[] spareA(int lengthBytes) {
         if (spareA.length < lengthBytes) {
             spareA = new byte[lengthBytes];
         }
         return spareA;
     }
 
-    byte[] spareB(int lengthBytes) {
+    public byte[] spareB(int lengthBytes) {
         if (spareB.length < lengthBytes) {
             spareB = new byte[lengthBytes];
         }
