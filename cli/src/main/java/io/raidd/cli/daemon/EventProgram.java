@@ -188,8 +188,9 @@ public final class EventProgram implements AutoCloseable {
         if (!finished) {
             kill(p);
             failures.incrementAndGet();
-            warning.accept("event program " + program + " for " + e + " ran longer than " + timeout.toSeconds()
-                    + " s; killed");
+            warning.accept("event program " + program + " for " + e + " ran longer than "
+                    + (timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms")
+                    + "; killed");
         } else if (p.exitValue() != 0) {
             failures.incrementAndGet();
             warning.accept("event program " + program + " for " + e + " exited with status " + p.exitValue());
