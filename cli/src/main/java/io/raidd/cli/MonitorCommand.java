@@ -82,6 +82,11 @@ final class MonitorCommand extends OnlineCommand {
                 // {"subscribed":true}, and line kinds a newer raidd may add.
                 return true;
             });
+            if (runner != null) {
+                runner.finish();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         if (count != null && seen[0] >= count) {
             return 0;

@@ -42,6 +42,8 @@ public final class ControlClient implements AutoCloseable {
      * @throws IOException with a message for the operator ("is raidd running? no control socket at PATH")
      */
     public static ControlClient connect(Path path) throws IOException {
+        // JSON set-up costs a cold JVM a second or more; not on raidd's idle clock.
+        ControlProtocol.mapper();
         if (!Files.exists(path)) {
             throw new IOException("is raidd running? no control socket at " + path);
         }
@@ -112,8 +114,14 @@ public final class ControlClient implements AutoCloseable {
         }
         sent = true;
         ByteBuffer b = ByteBuffer.wrap(ControlProtocol.line(request));
-        while (b.hasRemaining()) {
-            channel.write(b);
+        IOException writeFailure = null;
+        try {
+            while (b.hasRemaining()) {
+                channel.write(b);
+            }
+        } catch (IOException e) {
+            // raidd may have refused before reading (too many connections); its line says why.
+            writeFailure = e;
         }
         boolean any = false;
         while (true) {
@@ -128,11 +136,13 @@ public final class ControlClient implements AutoCloseable {
                                 .contains("reset")) {
                     return;
                 }
-                throw e;
+                throw writeFailure != null ? closedEarly(writeFailure) : e;
             }
             if (line == null) {
                 if (!any) {
-                    throw new IOException("raidd closed the control connection without a reply");
+                    throw writeFailure != null
+                            ? closedEarly(writeFailure)
+                            : new IOException("raidd closed the control connection without a reply");
                 }
                 return;
             }
@@ -141,6 +151,11 @@ public final class ControlClient implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    private static IOException closedEarly(IOException cause) {
+        return new IOException(
+                "raidd closed the control connection before taking the request: " + cause.getMessage(), cause);
     }
 
     /** The line when it is a success; raidd's error as a {@link ControlException} otherwise. */

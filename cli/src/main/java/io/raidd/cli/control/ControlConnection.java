@@ -162,7 +162,8 @@ final class ControlConnection {
 
     private void monitor() throws IOException, InterruptedException {
         Outbox outbox = new Outbox(server.options().eventQueueLines());
-        try (AutoCloseable subscription = server.dispatcher().service().subscribe(outbox::offer)) {
+        AutoCloseable subscription = server.dispatcher().service().subscribe(outbox::offer);
+        try {
             LOG.log(Level.DEBUG, "control: {0}: monitor", peer);
             reply(ControlProtocol.subscribed());
             long reported = 0;
@@ -170,13 +171,12 @@ final class ControlConnection {
                 Object item = outbox.poll(server.options().pollInterval());
                 long dropped = outbox.dropped();
                 if (dropped > reported) {
-                    server.countDropped(dropped - reported);
-                    LOG.log(
-                            Level.WARNING,
-                            "control: {0}: monitor client is not keeping up; dropped {1} event(s), {2} in all",
-                            peer,
-                            dropped - reported,
-                            dropped);
+                    if (reported == 0) {
+                        LOG.log(
+                                Level.WARNING,
+                                "control: {0}: monitor client is not keeping up; dropping the events it cannot take",
+                                peer);
+                    }
                     reply(ControlProtocol.dropped(dropped - reported));
                     reported = dropped;
                 }
@@ -187,11 +187,19 @@ final class ControlConnection {
                     return;
                 }
             }
-        } catch (IOException | InterruptedException | RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            // Only the subscription's close() throws checked exceptions other than those above.
-            LOG.log(Level.WARNING, "control: {0}: unsubscribing failed: {1}", peer, e.toString());
+        } finally {
+            try {
+                if (subscription != null) {
+                    subscription.close();
+                }
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "control: {0}: unsubscribing failed: {1}", peer, e.toString());
+            }
+            long dropped = outbox.dropped();
+            if (dropped > 0) {
+                server.countDropped(dropped);
+                LOG.log(Level.WARNING, "control: {0}: monitor ended; {1} event(s) were dropped for it", peer, dropped);
+            }
         }
     }
 

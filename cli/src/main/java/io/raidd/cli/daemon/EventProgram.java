@@ -235,6 +235,20 @@ public final class EventProgram implements AutoCloseable {
     }
 
     /**
+     * Stops taking events and runs the ones already queued (each bounded by the timeout), then
+     * stops: for a client that ends on its own (raidctl monitor --count), where every event it
+     * printed should also have had its run.
+     */
+    public void finish() throws InterruptedException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        queue.put(STOP);
+        runner.join();
+    }
+
+    /**
      * Stops taking events, lets the run in progress finish (bounded by the timeout) and drops the
      * queued ones.
      */

@@ -24,6 +24,10 @@ public class FakeControlService implements ControlService {
     private volatile List<VolumeStatus> awaitScript = List.of();
     private volatile CountDownLatch awaitGate;
     private volatile boolean allowInjection;
+    private final java.util.concurrent.atomic.AtomicInteger awaitsInterrupted =
+            new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger awaitsStarted =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     public FakeControlService() {
         put(volume(
@@ -87,6 +91,16 @@ public class FakeControlService implements ControlService {
     /** What the next await reports as progress before it returns its last element (or the current status). */
     public void awaitScript(List<VolumeStatus> script) {
         awaitScript = List.copyOf(script);
+    }
+
+    /** Awaits that reached their gate (after their progress). */
+    public int awaitsStarted() {
+        return awaitsStarted.get();
+    }
+
+    /** Awaits that were interrupted while blocked (the client left, or raidd stopped). */
+    public int awaitsInterrupted() {
+        return awaitsInterrupted.get();
     }
 
     /** Makes await block (after its progress) until the latch opens; null: it returns at once. */
@@ -198,9 +212,15 @@ public class FakeControlService implements ControlService {
         for (int i = 0; i < script.size() - 1; i++) {
             progress.accept(script.get(i));
         }
+        awaitsStarted.incrementAndGet();
         CountDownLatch gate = awaitGate;
         if (gate != null) {
-            gate.await();
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                awaitsInterrupted.incrementAndGet();
+                throw e;
+            }
         }
         return script.isEmpty() ? current : script.get(script.size() - 1);
     }
