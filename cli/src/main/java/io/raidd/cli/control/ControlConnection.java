@@ -198,7 +198,11 @@ final class ControlConnection {
             long dropped = outbox.dropped();
             if (dropped > 0) {
                 server.countDropped(dropped);
-                LOG.log(Level.WARNING, "control: {0}: monitor ended; {1} event(s) were dropped for it", peer, dropped);
+                LOG.log(
+                        Level.WARNING,
+                        "control: {0}: monitor ended; {1} event(s) were dropped for it",
+                        peer,
+                        Long.toString(dropped));
             }
         }
     }

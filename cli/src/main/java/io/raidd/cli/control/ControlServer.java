@@ -252,8 +252,8 @@ public final class ControlServer implements AutoCloseable {
             LOG.log(
                     Level.WARNING,
                     "control socket: {0} connection(s) refused: {1} already being served",
-                    rejectedSinceLog,
-                    options.maxConnections());
+                    Long.toString(rejectedSinceLog),
+                    Integer.toString(options.maxConnections()));
             lastRejectionLogNs = now;
             rejectedSinceLog = 0;
         }
@@ -280,7 +280,10 @@ public final class ControlServer implements AutoCloseable {
             joinQuietly(c.thread(), deadline - System.nanoTime());
         }
         for (ControlConnection c : connections) {
-            LOG.log(Level.WARNING, "control socket: connection {0} did not end in time; closing it", c.id());
+            LOG.log(
+                    Level.WARNING,
+                    "control socket: connection {0} did not end in time; closing it",
+                    Long.toString(c.id()));
             c.closeQuietly();
         }
         try {
