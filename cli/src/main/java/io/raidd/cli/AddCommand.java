@@ -13,8 +13,8 @@ import picocli.CommandLine.Parameters;
         name = "add",
         mixinStandardHelpOptions = true,
         description = {
-            "Adds an image file (created sparse at the members' size when it does not exist) or a block device:",
-            "a spare, or rebuilt at once when the volume is degraded."
+            "Adds a member: a spare, or rebuilt at once when the volume is degraded.",
+            "PATH is an image file (created sparse at the members' size when it does not exist) or a block device."
         })
 final class AddCommand extends OnlineCommand {
 

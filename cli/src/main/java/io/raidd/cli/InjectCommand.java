@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
         name = "inject",
         mixinStandardHelpOptions = true,
         description = {
-            "Injects a fault into a live member (failure drills; raidd must run with --allow-fault-injection).",
+            "Injects a fault into a live member (drills; needs raidd --allow-fault-injection).",
             "RANGE is OFFSET+LENGTH or OFFSET:LENGTH in the member's data area, with K, M, G suffixes;",
             "without RANGE the whole member."
         })

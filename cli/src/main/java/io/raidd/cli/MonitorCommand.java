@@ -17,9 +17,9 @@ import picocli.CommandLine.Option;
         name = "monitor",
         mixinStandardHelpOptions = true,
         description = {
-            "Prints raidd's events as they happen, one line each (TIME EVENT VOLUME MEMBER: detail), until",
-            "stopped. With --program, also runs PROG EVENT VOLUME [MEMBER] for each (one at a time, at most",
-            "30 s each), as mdadm --monitor --program does."
+            "Prints raidd's events as they happen, until stopped.",
+            "One line each: TIME EVENT VOLUME MEMBER: detail. With --program, also runs PROG EVENT VOLUME [MEMBER]",
+            "for each (one at a time, at most 30 s each), as mdadm --monitor --program does."
         })
 final class MonitorCommand extends OnlineCommand {
     static final Duration PROGRAM_TIMEOUT = Duration.ofSeconds(30);
