@@ -274,6 +274,31 @@ class ControlSocketIT {
     }
 
     @Test
+    void theClientTakesMapsAndTreesAndReturnsEveryLine() throws Exception {
+        try (ControlClient c = ControlClient.connect(socket)) {
+            List<JsonNode> lines = c.request(java.util.Map.of("command", "status", "volume", "vol1"));
+            assertEquals(1, lines.size());
+            assertEquals("vol1", lines.get(0).get("volumes").get(0).get("name").asText());
+            assertThrows(IllegalStateException.class, () -> c.request(java.util.Map.of("command", "status")));
+        }
+        fake.awaitScript(List.of(at("rebuilding", "rebuild", 1, 2), at("clean", "idle", 0, 0)));
+        try (ControlClient c = ControlClient.connect(socket)) {
+            List<JsonNode> lines = c.request(
+                    ControlProtocol.mapper().readTree("{\"version\":1,\"command\":\"wait\",\"volume\":\"vol0\"}"));
+            assertEquals(2, lines.size(), lines.toString());
+            assertEquals(
+                    "rebuild",
+                    lines.get(0).get("progress").get("sync").get("action").asText());
+            assertTrue(lines.get(1).get("healthy").asBoolean());
+        }
+        try (ControlClient c = ControlClient.connect(socket)) {
+            ControlException e =
+                    assertThrows(ControlException.class, () -> c.call(new ControlRequest.Fail("vol9", "1")));
+            assertEquals("no volume 'vol9' (volumes: vol0, vol1)", e.getMessage());
+        }
+    }
+
+    @Test
     void withoutADaemonRaidctlSaysSo() {
         Path none = dir.resolve("none.sock");
         assertRun(
