@@ -162,7 +162,14 @@ final class ControlConnection {
 
     private void monitor() throws IOException, InterruptedException {
         Outbox outbox = new Outbox(server.options().eventQueueLines());
-        AutoCloseable subscription = server.dispatcher().service().subscribe(outbox::offer);
+        AutoCloseable subscription;
+        try {
+            subscription = server.dispatcher().service().subscribe(outbox::offer);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "control: " + peer + ": monitor: subscribing failed", e);
+            reply(ControlProtocol.error("raidd cannot deliver events now (" + e + "); see raidd's log"));
+            return;
+        }
         try {
             LOG.log(Level.DEBUG, "control: {0}: monitor", peer);
             reply(ControlProtocol.subscribed());

@@ -141,6 +141,9 @@ public final class ControlServer implements AutoCloseable {
                 bound = true;
             } catch (BindException e) {
                 throw new IOException("another raidd is listening on " + path + " (" + e.getMessage() + ")", e);
+            } catch (IOException e) {
+                // Typically a path longer than a socket address holds (108 bytes on Linux).
+                throw new IOException("cannot create the control socket " + path + ": " + e.getMessage(), e);
             }
             // Right after bind: until now the mode came from the umask.
             Files.setPosixFilePermissions(path, OWNER_ONLY_SOCKET);

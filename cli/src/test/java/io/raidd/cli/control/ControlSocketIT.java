@@ -368,6 +368,12 @@ class ControlSocketIT {
         assertEquals(
                 file + " exists and is not a socket; remove it or choose another control path", notSocket.getMessage());
         assertEquals("not a socket", Files.readString(file));
+
+        Path tooLong = dir.resolve("d".repeat(120)).resolve("raidd.sock");
+        IOException longPath = assertThrows(IOException.class, () -> ControlServer.start(tooLong, fake, FAST));
+        assertTrue(
+                longPath.getMessage().startsWith("cannot create the control socket " + tooLong + ": "),
+                longPath.getMessage());
     }
 
     @Test
