@@ -15,8 +15,7 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         description = {
             "Injects a fault into a live member (drills; needs raidd --allow-fault-injection).",
-            "RANGE is OFFSET+LENGTH or OFFSET:LENGTH in the member's data area, with K, M, G suffixes;",
-            "without RANGE the whole member."
+            "RANGE: OFFSET+LENGTH or OFFSET:LENGTH in the member's data area (1M+64K); none: the whole member."
         })
 final class InjectCommand extends OnlineCommand {
 
