@@ -354,7 +354,8 @@ public final class ControlServer implements AutoCloseable {
             throw new IOException(path + " exists and is not a socket; remove it or choose another control path");
         }
         boolean answers;
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+        try {
+            SocketChannel.open(UnixDomainSocketAddress.of(path)).close();
             answers = true;
         } catch (ConnectException e) {
             // Connection refused: nothing listens; the file is a dead daemon's.
