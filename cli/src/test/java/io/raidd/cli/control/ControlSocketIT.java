@@ -356,6 +356,7 @@ class ControlSocketIT {
         }
         assertTrue(Files.exists(stale));
         try (ControlServer second = ControlServer.start(stale, fake, FAST)) {
+            assertEquals(stale, second.path());
             try (ControlClient c = ControlClient.connect(stale)) {
                 assertTrue(c.call(new ControlRequest.Status("vol0")).get("ok").asBoolean());
             }
