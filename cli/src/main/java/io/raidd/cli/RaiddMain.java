@@ -91,6 +91,39 @@ public final class RaiddMain implements Callable<Integer> {
     Path demoDirectory;
 
     @Option(
+            names = "--control",
+            paramLabel = "PATH",
+            description = "Control socket for raidctl (default: $RAIDD_CONTROL, else /run/raidd/raidd.sock as root,"
+                    + " else $XDG_RUNTIME_DIR/raidd.sock, else ./raidd.sock).")
+    Path control;
+
+    @Option(
+            names = "--event-program",
+            paramLabel = "PROG",
+            description =
+                    "Run PROG EVENT VOLUME [MEMBER] for each event (like mdadm --monitor --program), one at a"
+                            + " time, at most 30 s each; RAIDD_EVENT, RAIDD_VOLUME, RAIDD_MEMBER, RAIDD_DETAIL in its environment.")
+    String eventProgram;
+
+    @Option(
+            names = "--allow-fault-injection",
+            description = "Let raidctl inject faults into live members (failure drills; never on data you care about).")
+    boolean allowFaultInjection;
+
+    @Option(
+            names = "--rebuild-max",
+            paramLabel = "RATE",
+            description =
+                    "Rate a rebuild or resync may reach while the volume is idle, bytes/s (50M, 1G; default unlimited).")
+    String rebuildMax;
+
+    @Option(
+            names = "--rebuild-min",
+            paramLabel = "RATE",
+            description = "Rate a rebuild or resync keeps under foreground I/O, bytes/s (default 10M).")
+    String rebuildMin;
+
+    @Option(
             names = {"-v", "--verbose"},
             description = "Log more.")
     boolean verbose;
@@ -132,6 +165,19 @@ public final class RaiddMain implements Callable<Integer> {
             b.safeModeDelay = DaemonConfig.parseDuration(safeModeDelay);
         }
         b.demoDirectory = demoDirectory;
+        if (control != null) {
+            b.controlSocket = control;
+        }
+        if (eventProgram != null) {
+            b.eventProgram = eventProgram;
+        }
+        b.allowFaultInjection |= allowFaultInjection;
+        if (rebuildMax != null) {
+            b.rebuildMaxBytesPerSecond = DaemonConfig.parseRate(rebuildMax);
+        }
+        if (rebuildMin != null) {
+            b.rebuildMinBytesPerSecond = DaemonConfig.parseRate(rebuildMin);
+        }
         return b.build();
     }
 

@@ -7,8 +7,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /** Polls a condition the code under test offers no event for, with a hard deadline. */
-final class Await {
-    static void until(BooleanSupplier condition, Duration timeout, String what) {
+public final class Await {
+    public static void until(BooleanSupplier condition, Duration timeout, String what) {
         long deadlineNs = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadlineNs > 0) {

@@ -1,6 +1,9 @@
 package io.raidd.cli.daemon;
 
+import io.raidd.cli.Sizes;
+import io.raidd.cli.control.ControlPath;
 import io.raidd.nbd.TlsMode;
+import io.raidd.raid.agent.RateLimits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * What the daemon serves and how; built once (from flags and an optional config file), validated,
@@ -26,6 +30,11 @@ import java.util.Locale;
  * member-timeout 30s
  * safe-mode-delay 2s          # idle time after which a written array is marked clean again
  * force yes|no                # start dirty degraded arrays (md's start_dirty_degraded)
+ * control /run/raidd/raidd.sock   # control socket (default: see ControlPath)
+ * event-program /usr/local/sbin/raid-alert   # run as PROG EVENT VOLUME [MEMBER] for each event
+ * allow-fault-injection yes|no  # let raidctl inject faults into live members (drills only)
+ * rebuild-max unlimited       # rate a rebuild or resync may reach when the volume is idle (50M, 1G, unlimited)
+ * rebuild-min 10M             # rate it keeps under foreground I/O
  * </pre>
  */
 public record DaemonConfig(
@@ -38,10 +47,17 @@ public record DaemonConfig(
         boolean force,
         Path demoDirectory,
         Duration memberTimeout,
-        Duration safeModeDelay) {
+        Duration safeModeDelay,
+        Path controlSocket,
+        String eventProgram,
+        boolean allowFaultInjection,
+        long rebuildMinBytesPerSecond,
+        long rebuildMaxBytesPerSecond) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_SAFE_MODE_DELAY = Duration.ofSeconds(2);
+    public static final long DEFAULT_REBUILD_MIN_BYTES_PER_SECOND = RateLimits.DEFAULT.minBytesPerSecond();
+    public static final long DEFAULT_REBUILD_MAX_BYTES_PER_SECOND = RateLimits.DEFAULT.maxBytesPerSecond();
 
     /** A TCP listen address. */
     public record HostPort(String host, int port) {
@@ -86,6 +102,22 @@ public record DaemonConfig(
         if (memberTimeout.isNegative() || memberTimeout.isZero()) {
             throw new IllegalArgumentException("member timeout must be positive");
         }
+        Objects.requireNonNull(controlSocket, "controlSocket");
+        if (eventProgram != null && eventProgram.isBlank()) {
+            throw new IllegalArgumentException("--event-program must name a program");
+        }
+        if (rebuildMinBytesPerSecond <= 0 || rebuildMaxBytesPerSecond <= 0) {
+            throw new IllegalArgumentException("rebuild rates must be positive");
+        }
+        if (rebuildMinBytesPerSecond > rebuildMaxBytesPerSecond) {
+            throw new IllegalArgumentException("--rebuild-min " + formatRate(rebuildMinBytesPerSecond)
+                    + " is above --rebuild-max " + formatRate(rebuildMaxBytesPerSecond));
+        }
+    }
+
+    /** The rebuild and resync rate limits every volume starts with. */
+    public RateLimits rebuildLimits() {
+        return new RateLimits(rebuildMinBytesPerSecond, rebuildMaxBytesPerSecond);
     }
 
     /** Mutable gathering of settings before validation. */
@@ -101,6 +133,15 @@ public record DaemonConfig(
         public Path demoDirectory;
         public Duration memberTimeout = DEFAULT_MEMBER_TIMEOUT;
         public Duration safeModeDelay = DEFAULT_SAFE_MODE_DELAY;
+        /** Null: {@link ControlPath#resolve(Path)} decides. */
+        public Path controlSocket;
+
+        public String eventProgram;
+        public boolean allowFaultInjection;
+        /** Null: the default, lowered to the maximum when that is set below it. */
+        public Long rebuildMinBytesPerSecond;
+
+        public long rebuildMaxBytesPerSecond = DEFAULT_REBUILD_MAX_BYTES_PER_SECOND;
 
         public DaemonConfig build() {
             List<HostPort> addresses = new ArrayList<>(listen);
@@ -117,7 +158,14 @@ public record DaemonConfig(
                     force,
                     demoDirectory,
                     memberTimeout,
-                    safeModeDelay);
+                    safeModeDelay,
+                    controlSocket != null ? controlSocket : ControlPath.resolve(null),
+                    eventProgram,
+                    allowFaultInjection,
+                    rebuildMinBytesPerSecond != null
+                            ? rebuildMinBytesPerSecond
+                            : Math.min(DEFAULT_REBUILD_MIN_BYTES_PER_SECOND, rebuildMaxBytesPerSecond),
+                    rebuildMaxBytesPerSecond);
         }
 
         /** Applies a config file; settings given later (flags) override or add to these. */
@@ -151,7 +199,15 @@ public record DaemonConfig(
                         }
                         case "member-timeout" -> memberTimeout = parseDuration(words[1]);
                         case "safe-mode-delay" -> safeModeDelay = parseDuration(words[1]);
-                        case "force" -> force = words[1].equalsIgnoreCase("yes") || words[1].equalsIgnoreCase("true");
+                        case "force" -> force = parseYesNo(words[1]);
+                        case "control" -> controlSocket = base.resolve(words[1]);
+                        case "event-program" ->
+                            eventProgram = words[1].contains("/")
+                                    ? base.resolve(words[1]).toString()
+                                    : words[1];
+                        case "allow-fault-injection" -> allowFaultInjection = parseYesNo(words[1]);
+                        case "rebuild-max" -> rebuildMaxBytesPerSecond = parseRate(words[1]);
+                        case "rebuild-min" -> rebuildMinBytesPerSecond = parseRate(words[1]);
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
@@ -162,6 +218,53 @@ public record DaemonConfig(
             }
             return this;
         }
+    }
+
+    static boolean parseYesNo(String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "yes", "true", "on" -> true;
+            case "no", "false", "off" -> false;
+            default -> throw new IllegalArgumentException("expected yes or no, not '" + text + "'");
+        };
+    }
+
+    /**
+     * A rate in bytes per second as operators write it: {@code 50M}, {@code 1G}, {@code 500K/s},
+     * {@code unlimited}; positive.
+     */
+    public static long parseRate(String text) {
+        String s = text.trim();
+        if (s.equalsIgnoreCase("unlimited")) {
+            return RateLimits.UNLIMITED;
+        }
+        if (s.toLowerCase(Locale.ROOT).endsWith("/s")) {
+            s = s.substring(0, s.length() - 2);
+        }
+        long rate;
+        try {
+            rate = Sizes.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("bad rate '" + text + "' (examples: 50M, 1G, unlimited)");
+        }
+        if (rate <= 0) {
+            throw new IllegalArgumentException("rate must be positive: '" + text + "'");
+        }
+        return rate;
+    }
+
+    /** A rate as {@link #parseRate} reads it back: {@code 10M}, {@code unlimited}, or bytes. */
+    public static String formatRate(long bytesPerSecond) {
+        if (bytesPerSecond == RateLimits.UNLIMITED) {
+            return "unlimited";
+        }
+        String[] units = {"", "K", "M", "G", "T"};
+        int u = 0;
+        long v = bytesPerSecond;
+        while (u < units.length - 1 && v % 1024 == 0 && v >= 1024) {
+            v /= 1024;
+            u++;
+        }
+        return v + units[u];
     }
 
     public static TlsMode parseTls(String text) {

@@ -1,10 +1,14 @@
 package io.raidd.cli.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raidd.cli.control.ControlPath;
 import io.raidd.nbd.TlsMode;
+import io.raidd.raid.agent.RateLimits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +37,11 @@ class DaemonConfigTest {
                         "member-timeout 500ms",
                         "safe-mode-delay 0",
                         "force yes",
+                        "control run/raidd.sock",
+                        "event-program hooks/notify   # relative to the file",
+                        "allow-fault-injection yes",
+                        "rebuild-max 200M",
+                        "rebuild-min 20M/s",
                         ""));
         DaemonConfig c = new DaemonConfig.Builder().readFile(file).build();
         assertEquals(
@@ -44,6 +53,49 @@ class DaemonConfigTest {
         assertEquals(Duration.ZERO, c.safeModeDelay());
         assertTrue(c.force());
         assertEquals(TlsMode.OFF, c.tls());
+        assertEquals(dir.resolve("run/raidd.sock"), c.controlSocket());
+        assertEquals(dir.resolve("hooks/notify").toString(), c.eventProgram());
+        assertTrue(c.allowFaultInjection());
+        assertEquals(200L << 20, c.rebuildMaxBytesPerSecond());
+        assertEquals(20L << 20, c.rebuildMinBytesPerSecond());
+        assertEquals(new RateLimits(20L << 20, 200L << 20), c.rebuildLimits());
+    }
+
+    @Test
+    void controlAndRebuildDefaults() {
+        DaemonConfig.Builder b = new DaemonConfig.Builder();
+        b.members.add(Path.of("d0.img"));
+        DaemonConfig c = b.build();
+        assertEquals(ControlPath.resolve(null), c.controlSocket());
+        assertNull(c.eventProgram());
+        assertFalse(c.allowFaultInjection());
+        assertEquals(RateLimits.DEFAULT, c.rebuildLimits());
+        // A maximum below the default minimum takes the minimum down with it...
+        b.rebuildMaxBytesPerSecond = 5L << 20;
+        assertEquals(new RateLimits(5L << 20, 5L << 20), b.build().rebuildLimits());
+        // ...but both given and crossed is a mistake worth saying.
+        b.rebuildMinBytesPerSecond = 6L << 20;
+        assertEquals(
+                "--rebuild-min 6M is above --rebuild-max 5M",
+                assertThrows(IllegalArgumentException.class, b::build).getMessage());
+    }
+
+    @Test
+    void ratesAsOperatorsWriteThem() {
+        assertEquals(50L << 20, DaemonConfig.parseRate("50M"));
+        assertEquals(50L << 20, DaemonConfig.parseRate("50MiB/s"));
+        assertEquals(RateLimits.UNLIMITED, DaemonConfig.parseRate("Unlimited"));
+        assertEquals(
+                "rate must be positive: '0'",
+                assertThrows(IllegalArgumentException.class, () -> DaemonConfig.parseRate("0"))
+                        .getMessage());
+        assertEquals(
+                "bad rate 'fast' (examples: 50M, 1G, unlimited)",
+                assertThrows(IllegalArgumentException.class, () -> DaemonConfig.parseRate("fast"))
+                        .getMessage());
+        assertEquals("10M", DaemonConfig.formatRate(10L << 20));
+        assertEquals("1000", DaemonConfig.formatRate(1000));
+        assertEquals("unlimited", DaemonConfig.formatRate(Long.MAX_VALUE));
     }
 
     @Test
@@ -65,6 +117,12 @@ class DaemonConfigTest {
         Files.writeString(file, "colour blue\n");
         e = assertThrows(IllegalArgumentException.class, () -> new DaemonConfig.Builder().readFile(file));
         assertEquals(file + ":1: unknown setting 'colour'", e.getMessage());
+        Files.writeString(file, "allow-fault-injection maybe\n");
+        e = assertThrows(IllegalArgumentException.class, () -> new DaemonConfig.Builder().readFile(file));
+        assertEquals(file + ":1: expected yes or no, not 'maybe'", e.getMessage());
+        Files.writeString(file, "rebuild-max 0\n");
+        e = assertThrows(IllegalArgumentException.class, () -> new DaemonConfig.Builder().readFile(file));
+        assertEquals(file + ":1: rate must be positive: '0'", e.getMessage());
         Files.writeString(file, "tls\n");
         e = assertThrows(IllegalArgumentException.class, () -> new DaemonConfig.Builder().readFile(file));
         assertEquals(file + ":1: 'tls' needs a value", e.getMessage());
