@@ -197,6 +197,7 @@ public final class RaiddMain implements Callable<Integer> {
             for (String uri : daemon.uris()) {
                 System.out.println(uri);
             }
+            System.out.println("raidctl --control " + daemon.controlSocket() + " status");
             System.out.flush();
             stop.await();
             System.err.println("raidd: stopping");

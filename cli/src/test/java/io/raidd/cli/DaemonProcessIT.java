@@ -28,6 +28,10 @@ class DaemonProcessIT {
 
     private static List<String> raiddArgs(List<Path> members, String... extra) {
         List<String> args = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));
+        if (!members.isEmpty()) {
+            args.addAll(List.of(
+                    "--control", members.get(0).resolveSibling("raidd.sock").toString()));
+        }
         args.addAll(List.of(extra));
         members.forEach(p -> args.add(p.toString()));
         return args;
@@ -86,11 +90,31 @@ class DaemonProcessIT {
         try (Scratch scratch = new Scratch("raidd-demo-");
                 JarProcess raidd = JarProcess.start(
                         JarProcess.RAIDD,
-                        List.of("--demo", scratch.resolve("demo").toString(), "--listen", "127.0.0.1:0"))) {
+                        List.of(
+                                "--demo",
+                                scratch.resolve("demo").toString(),
+                                "--listen",
+                                "127.0.0.1:0",
+                                "--control",
+                                scratch.resolve("raidd.sock").toString()))) {
             String uri = awaitUri(raidd);
             assertTrue(uri.endsWith("/demo"), uri);
             String info = nbdinfo(uri);
             assertTrue(info.contains("description: raidd RAID-6 left-symmetric, 6 members, chunk 512 KiB"), info);
+            // The demo says how to reach it with raidctl, and that command works.
+            Matcher control = raidd.awaitStdout("^raidctl --control (\\S+) status$", START);
+            JarProcess status = JarProcess.run(
+                    JarProcess.RAIDCTL, TOOL, List.of("--control", control.group(1), "status", "--json"));
+            assertEquals(0, status.exitCode(), status.describe());
+            com.fasterxml.jackson.databind.JsonNode json =
+                    new com.fasterxml.jackson.databind.ObjectMapper().readTree(String.join("\n", status.stdout()));
+            com.fasterxml.jackson.databind.JsonNode demo = json.path("volumes").get(0);
+            assertEquals("demo", demo.path("name").asText(), json.toString());
+            assertEquals("clean", demo.path("state").asText(), json.toString());
+            assertEquals(6, demo.path("members").size(), json.toString());
+            for (com.fasterxml.jackson.databind.JsonNode m : demo.path("members")) {
+                assertEquals("active", m.path("state").asText(), json.toString());
+            }
             assertStopsCleanly(raidd);
             List<Path> members = scratch.members("demo/d", 6);
             for (Path p : members) {

@@ -73,6 +73,7 @@ class ExternalClientsIT {
         b.members.addAll(r6);
         b.members.addAll(r5);
         b.listen.add(new DaemonConfig.HostPort("127.0.0.1", 0));
+        b.controlSocket = scratch.resolve("raidd.sock");
         daemon = Daemon.start(b.build());
         copySource = scratch.resolve("copy-source.raw");
         writeRandomFile(copySource, COPY_BYTES, SEED);

@@ -84,6 +84,7 @@ class FilesystemIT {
         DaemonConfig.Builder b = new DaemonConfig.Builder();
         b.members.addAll(members);
         b.listen.add(new DaemonConfig.HostPort("127.0.0.1", 0));
+        b.controlSocket = members.get(0).resolveSibling("raidd.sock");
         return b.build();
     }
 

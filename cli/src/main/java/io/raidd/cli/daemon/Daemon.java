@@ -2,15 +2,19 @@ package io.raidd.cli.daemon;
 
 import io.raidd.blockdev.BlockDevice;
 import io.raidd.blockdev.BlockDevices;
+import io.raidd.blockdev.FaultInjectingBlockDevice;
+import io.raidd.cli.control.ControlServer;
 import io.raidd.nbd.NbdExport;
 import io.raidd.nbd.NbdServer;
 import io.raidd.nbd.NbdServerConfig;
-import io.raidd.raid.agent.RateLimits;
 import io.raidd.raid.agent.VolumeAgents;
+import io.raidd.raid.event.ArrayEvent;
+import io.raidd.raid.event.EventType;
 import io.raidd.raid.md.AssembledArray;
 import io.raidd.raid.md.Assembler;
+import io.raidd.raid.md.AssemblyException;
 import io.raidd.raid.md.NamedDevice;
-import io.raidd.raid.meta.SuperblockUpdater;
+import io.raidd.raid.meta.ArrayOpener;
 import io.raidd.raid.parity.ParityKernels;
 import io.raidd.raid.volume.RaidVolume;
 import io.raidd.raid.volume.RaidVolumeConfig;
@@ -19,29 +23,47 @@ import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Optional;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * The running daemon: the arrays assembled from the configured members, one NBD export per array,
- * and background resyncs. Closing it stops accepting, lets in-flight requests finish, flushes the
- * members and marks the arrays clean.
+ * their background agents (resync, rebuild, safe mode), the event hub, and the control socket
+ * raidctl talks to. Closing it stops the control socket and accepting, lets in-flight requests
+ * finish, stops the agents, flushes the members and marks the arrays clean.
  */
 public final class Daemon implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.raidd.daemon");
 
-    private final List<RaidVolume> volumes = new ArrayList<>();
-    private final List<VolumeAgents> agents = new ArrayList<>();
+    /** One array being served. */
+    record Served(AssembledArray array, RaidVolume volume, VolumeAgents agents) {}
+
+    private final DaemonConfig config;
+    private final DeviceOpener opener;
+    private final EventHub events;
+    private final List<Served> served = new ArrayList<>();
     private final List<BlockDevice> unusedDevices = new ArrayList<>();
     private final List<String> uris = new ArrayList<>();
-    private NbdServer server;
+    /** The fault-injecting wrapper of every device raidd opened, when fault injection is allowed. */
+    private final Map<BlockDevice, FaultInjectingBlockDevice> injectable = new IdentityHashMap<>();
 
-    private Daemon() {}
+    private NbdServer server;
+    private ControlServer control;
+
+    private Daemon(DaemonConfig config, DeviceOpener opener) {
+        this.config = config;
+        this.opener = opener;
+        this.events = new EventHub(config.eventProgram());
+    }
 
     /** Opens a member path as a device; tests wrap the real device to inject faults. */
     @FunctionalInterface
@@ -54,9 +76,9 @@ public final class Daemon implements AutoCloseable {
     }
 
     public static Daemon start(DaemonConfig config, DeviceOpener opener) throws IOException {
-        Daemon daemon = new Daemon();
+        Daemon daemon = new Daemon(config, opener);
         try {
-            daemon.startUp(config, opener);
+            daemon.startUp();
             return daemon;
         } catch (IOException | RuntimeException e) {
             daemon.close();
@@ -105,22 +127,46 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private void startUp(DaemonConfig config, DeviceOpener opener) throws IOException {
+    /** Opens a device as the daemon does (wrapped for fault injection when that is allowed). */
+    BlockDevice open(Path path) throws IOException {
+        BlockDevice device = opener.open(path);
+        if (!config.allowFaultInjection()) {
+            return device;
+        }
+        FaultInjectingBlockDevice wrapped = new FaultInjectingBlockDevice(device);
+        synchronized (injectable) {
+            injectable.put(wrapped, wrapped);
+        }
+        return wrapped;
+    }
+
+    /** The fault-injecting wrapper of a member's device, or null when injection is not allowed. */
+    FaultInjectingBlockDevice injectable(BlockDevice device) {
+        synchronized (injectable) {
+            return injectable.get(device);
+        }
+    }
+
+    DaemonConfig config() {
+        return config;
+    }
+
+    EventHub events() {
+        return events;
+    }
+
+    private void startUp() throws IOException {
         LOG.log(Level.INFO, "parity kernel: {0}", ParityKernels.selectionReason());
         Thread warmUp = startParityWarmUp();
         List<Path> paths = new ArrayList<>(config.members());
         if (config.demoDirectory() != null) {
             paths.addAll(Demo.prepare(config.demoDirectory()));
         }
+        refuseSameFileTwice(paths);
         List<NamedDevice> devices = new ArrayList<>();
-        Set<Path> seen = new HashSet<>();
         for (Path p : paths) {
-            Path real = p.toAbsolutePath().normalize();
-            if (!seen.add(real)) {
-                throw new IllegalArgumentException("member " + p + " is given twice");
-            }
             try {
-                devices.add(new NamedDevice(p.toString(), opener.open(p)));
+                devices.add(new NamedDevice(p.toString(), open(p)));
             } catch (IOException e) {
                 for (NamedDevice d : devices) {
                     d.device().close();
@@ -131,20 +177,23 @@ public final class Daemon implements AutoCloseable {
         Assembler.Scan scan;
         try {
             scan = Assembler.scan(devices, config.force());
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             for (NamedDevice d : devices) {
                 d.device().close();
             }
             throw e;
         }
-        Set<BlockDevice> used = new HashSet<>();
         for (AssembledArray.Rejection r : scan.unusable()) {
             LOG.log(Level.WARNING, "not using {0}", r);
+        }
+        for (AssemblyException refused : scan.refused()) {
+            LOG.log(Level.WARNING, "not starting {0}", refused.getMessage());
         }
         RaidVolumeConfig volumeConfig = RaidVolumeConfig.DEFAULT
                 .withMemberTimeout(config.memberTimeout())
                 .withSafeModeDelay(config.safeModeDelay());
         Set<String> names = new HashSet<>();
+        Set<BlockDevice> used = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         NbdServerConfig.Builder serverConfig = NbdServerConfig.builder();
         for (AssembledArray array : scan.arrays()) {
             if (!names.add(array.name())) {
@@ -152,8 +201,24 @@ public final class Daemon implements AutoCloseable {
                         "two arrays are named '" + array.name() + "'; export names must be unique");
             }
             LOG.log(Level.INFO, "assembled {0}", array.describe());
-            RaidVolume volume = open(array, volumeConfig, used);
-            volumes.add(volume);
+            for (String forced : array.forced()) {
+                LOG.log(Level.WARNING, "array {0}: {1}", array.name(), forced);
+            }
+            RaidVolume volume = ArrayOpener.open(array, volumeConfig, events);
+            for (AssembledArray.Member m : array.members()) {
+                used.add(m.device().device());
+            }
+            VolumeAgents agents = VolumeAgents.start(volume, config.rebuildLimits());
+            served.add(new Served(array, volume, agents));
+            events.emit(ArrayEvent.of(
+                    EventType.NewArray, array.name(), "", array.geometry().toString()));
+            if (array.degraded()) {
+                events.emit(ArrayEvent.of(
+                        EventType.DegradedArray,
+                        array.name(),
+                        "",
+                        "slots " + array.missingSlots() + " not in sync at assembly"));
+            }
             NbdExport.Builder export = NbdExport.builder(array.name(), volume)
                     .description("raidd " + array.geometry() + (array.degraded() ? ", degraded" : ""))
                     .fastZero(true)
@@ -168,16 +233,24 @@ public final class Daemon implements AutoCloseable {
                 export.preferredBlockSizeBytes(stripeBytes);
             }
             serverConfig.export(export.build());
-            agents.add(VolumeAgents.start(volume, RateLimits.DEFAULT));
         }
         for (NamedDevice d : devices) {
             if (!used.contains(d.device())) {
                 unusedDevices.add(d.device());
             }
         }
-        if (volumes.isEmpty()) {
-            throw new IOException("no array to serve among the given members: " + scan.unusable());
+        if (served.isEmpty()) {
+            StringBuilder why = new StringBuilder("no array to serve among the given members");
+            for (AssemblyException refused : scan.refused()) {
+                why.append(": ").append(refused.getMessage());
+            }
+            if (!scan.unusable().isEmpty()) {
+                why.append("; not used: ").append(scan.unusable());
+            }
+            throw new IOException(why.toString());
         }
+        control = ControlServer.start(config.controlSocket(), new DaemonControl(this));
+        LOG.log(Level.INFO, "control socket {0} (raidctl --control {0} status)", config.controlSocket());
         for (DaemonConfig.HostPort hp : config.listen()) {
             serverConfig.listenTcp(hp.host(), hp.port());
         }
@@ -188,15 +261,15 @@ public final class Daemon implements AutoCloseable {
         if (config.tlsCertificate() != null) {
             serverConfig.tlsCertificate(config.tlsCertificate(), config.tlsKey());
         }
-        if (volumes.size() == 1) {
-            serverConfig.defaultExport(volumes.get(0).name());
+        if (served.size() == 1) {
+            serverConfig.defaultExport(served.get(0).volume().name());
         }
         awaitParityWarmUp(warmUp);
         server = new NbdServer(serverConfig.build());
         List<SocketAddress> bound = server.start();
         for (SocketAddress address : bound) {
-            for (RaidVolume v : volumes) {
-                uris.add(uri(address, v.name()));
+            for (Served s : served) {
+                uris.add(uri(address, s.volume().name()));
             }
         }
         for (String uri : uris) {
@@ -204,37 +277,46 @@ public final class Daemon implements AutoCloseable {
         }
         for (SocketAddress address : bound) {
             if (address instanceof InetSocketAddress inet) {
-                for (RaidVolume v : volumes) {
+                for (Served s : served) {
                     LOG.log(
                             Level.INFO,
                             "connect with: nbdinfo {0}   or, as root on Linux: nbd-client {1} {2} /dev/nbd0 -N {3}",
-                            uri(inet, v.name()),
+                            uri(inet, s.volume().name()),
                             inet.getAddress().getHostAddress(),
                             String.valueOf(inet.getPort()),
-                            v.name());
+                            s.volume().name());
                 }
                 break;
             }
         }
     }
 
-    private static RaidVolume open(AssembledArray array, RaidVolumeConfig config, Set<BlockDevice> used) {
-        RaidVolume.Builder b = RaidVolume.builder(array.name(), array.geometry())
-                .config(config)
-                .metadata(new SuperblockUpdater(array))
-                .clean(array.clean());
-        for (int slot = 0; slot < array.slots().size(); slot++) {
-            Optional<AssembledArray.Member> m = array.slots().get(slot);
-            if (m.isPresent()) {
-                b.member(
-                        slot,
-                        m.get().device().name(),
-                        m.get().device().device(),
-                        m.get().dataOffsetBytes());
-                used.add(m.get().device().device());
+    /**
+     * The same file (device and inode) under two paths, through a link or a symlink: refused, naming
+     * both, before anything is opened.
+     */
+    static void refuseSameFileTwice(List<Path> paths) throws IOException {
+        Map<Object, Path> seen = new HashMap<>();
+        for (Path p : paths) {
+            Object key;
+            try {
+                key = Files.readAttributes(p, BasicFileAttributes.class).fileKey();
+            } catch (IOException e) {
+                continue; // opening it reports the problem
+            }
+            if (key == null) {
+                key = p.toAbsolutePath().normalize();
+            }
+            Path before = seen.putIfAbsent(key, p);
+            if (before != null) {
+                throw new IllegalArgumentException(
+                        before + " and " + p + " are the same " + describeKey(key) + "; give each member once");
             }
         }
-        return b.build();
+    }
+
+    private static String describeKey(Object key) {
+        return key instanceof Path ? "path" : "file (" + key + ")";
     }
 
     static String uri(SocketAddress address, String export) {
@@ -256,20 +338,46 @@ public final class Daemon implements AutoCloseable {
         return List.copyOf(uris);
     }
 
+    /** The control socket raidctl talks to. */
+    public Path controlSocket() {
+        return config.controlSocket();
+    }
+
     public List<RaidVolume> volumes() {
-        return List.copyOf(volumes);
+        List<RaidVolume> out = new ArrayList<>();
+        for (Served s : served) {
+            out.add(s.volume());
+        }
+        return out;
+    }
+
+    List<Served> served() {
+        return List.copyOf(served);
+    }
+
+    Served served(String name) {
+        for (Served s : served) {
+            if (s.volume().name().equals(name)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     @Override
     public void close() throws IOException {
+        if (control != null) {
+            control.close();
+        }
         if (server != null) {
             server.close();
         }
-        for (VolumeAgents a : agents) {
-            a.close();
+        for (Served s : served) {
+            s.agents().close();
         }
         IOException first = null;
-        for (RaidVolume v : volumes) {
+        for (Served s : served) {
+            RaidVolume v = s.volume();
             try {
                 v.close();
                 LOG.log(
@@ -285,6 +393,7 @@ public final class Daemon implements AutoCloseable {
         for (BlockDevice d : unusedDevices) {
             d.close();
         }
+        events.close();
         if (first != null) {
             throw first;
         }

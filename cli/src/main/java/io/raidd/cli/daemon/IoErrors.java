@@ -35,4 +35,12 @@ public final class IoErrors {
         }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
+
+    /** {@link #reason(IOException)} for I/O errors, the message for anything else. */
+    public static String reason(Exception e) {
+        if (e instanceof IOException io) {
+            return reason(io);
+        }
+        return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
 }
