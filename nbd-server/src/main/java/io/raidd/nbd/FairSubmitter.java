@@ -30,6 +30,38 @@ final class FairSubmitter {
         void rejected();
     }
 
+    /**
+     * One worker's turn on a pool thread. A device that answered this worker's request from another
+     * thread while the worker stays stuck in the device ({@link
+     * io.raidd.blockdev.BlockDevice#runRescuable}) makes the request's task call {@link
+     * FairSubmitter#lost}: the worker stops counting as running, and leaves once the device lets go.
+     */
+    static final class Worker {
+        private final java.util.concurrent.atomic.AtomicBoolean lost = new java.util.concurrent.atomic.AtomicBoolean();
+    }
+
+    private static final ThreadLocal<Worker> CURRENT_WORKER = new ThreadLocal<>();
+
+    /** The worker running on this thread, or null outside a worker. */
+    static Worker currentWorker() {
+        return CURRENT_WORKER.get();
+    }
+
+    /** Told when a worker gets stuck and when it comes back (the server grows its pool meanwhile). */
+    interface StuckWorkers {
+        void stuck();
+
+        void returned();
+
+        StuckWorkers NONE = new StuckWorkers() {
+            @Override
+            public void stuck() {}
+
+            @Override
+            public void returned() {}
+        };
+    }
+
     /** Schedules a one-shot check; the connection's event loop in the server. */
     interface Timer {
         void schedule(Runnable check, long delayNanos);
@@ -52,6 +84,7 @@ final class FairSubmitter {
     private final Timer timer;
     private final LongSupplier clock;
     private final long stallNanos;
+    private final StuckWorkers stuckWorkers;
     private final ConcurrentLinkedQueue<Task> waiting = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
@@ -60,6 +93,17 @@ final class FairSubmitter {
     private volatile long lastProgressNanos;
 
     FairSubmitter(Executor pool, int maxRunning, Timer timer, LongSupplier clock, long stallNanos) {
+        this(pool, maxRunning, timer, clock, stallNanos, StuckWorkers.NONE);
+    }
+
+    FairSubmitter(
+            Executor pool,
+            int maxRunning,
+            Timer timer,
+            LongSupplier clock,
+            long stallNanos,
+            StuckWorkers stuckWorkers) {
+        this.stuckWorkers = stuckWorkers;
         this.pool = pool;
         this.maxRunning = maxRunning;
         this.timer = timer;
@@ -122,7 +166,30 @@ final class FairSubmitter {
         }
     }
 
+    /**
+     * The worker {@code w} is stuck in a device call whose request was answered elsewhere: it stops
+     * counting as running (another worker may start) and leaves when it comes back. Once per worker.
+     */
+    void lost(Worker w) {
+        if (w != null && w.lost.compareAndSet(false, true)) {
+            stuckWorkers.stuck();
+            running.decrementAndGet();
+            lastProgressNanos = clock.getAsLong();
+            tryAddWorker();
+        }
+    }
+
     private void work() {
+        Worker self = new Worker();
+        CURRENT_WORKER.set(self);
+        try {
+            work(self);
+        } finally {
+            CURRENT_WORKER.remove();
+        }
+    }
+
+    private void work(Worker self) {
         int done = 0;
         while (true) {
             if (done == TASKS_PER_TURN) {
@@ -150,6 +217,11 @@ final class FairSubmitter {
                 task.run();
             } finally {
                 lastProgressNanos = clock.getAsLong();
+            }
+            if (self.lost.get()) {
+                // Counted out while stuck; the device has let go of this thread now.
+                stuckWorkers.returned();
+                return;
             }
         }
     }

@@ -462,7 +462,18 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                 server.config.maxExecutingRequestsPerConnection(),
                 (check, delayNanos) -> ctx.channel().eventLoop().schedule(check, delayNanos, TimeUnit.NANOSECONDS),
                 System::nanoTime,
-                FairSubmitter.DEFAULT_STALL_NANOS);
+                FairSubmitter.DEFAULT_STALL_NANOS,
+                new FairSubmitter.StuckWorkers() {
+                    @Override
+                    public void stuck() {
+                        server.workerStuck();
+                    }
+
+                    @Override
+                    public void returned() {
+                        server.workerReturned();
+                    }
+                });
         NbdTransmissionHandler handler =
                 new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder, server.dataBuffers);
         ctx.flush();

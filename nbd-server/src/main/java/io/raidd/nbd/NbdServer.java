@@ -272,10 +272,21 @@ public final class NbdServer implements AutoCloseable {
         if (ioExecutor != null) {
             ioExecutor.shutdown();
             try {
-                long leftNs = Math.max(deadlineNs - System.nanoTime(), TimeUnit.SECONDS.toNanos(1));
-                if (!ioExecutor.awaitTermination(leftNs, TimeUnit.NANOSECONDS)) {
-                    LOG.log(System.Logger.Level.WARNING, "device calls still running at shutdown");
-                    ioExecutor.shutdownNow();
+                long endNs = System.nanoTime() + Math.max(deadlineNs - System.nanoTime(), TimeUnit.SECONDS.toNanos(1));
+                // Threads stuck in a hung disk, whose requests the device answered from elsewhere,
+                // are not waited for: they may never come back.
+                while (!ioExecutor.awaitTermination(10, TimeUnit.MILLISECONDS)) {
+                    if (ioExecutor.getActiveCount() <= context.stuckWorkers()) {
+                        LOG.log(
+                                System.Logger.Level.WARNING,
+                                "leaving " + context.stuckWorkers() + " I/O threads stuck in a hung member");
+                        break;
+                    }
+                    if (System.nanoTime() - endNs > 0) {
+                        LOG.log(System.Logger.Level.WARNING, "device calls still running at shutdown");
+                        ioExecutor.shutdownNow();
+                        break;
+                    }
                 }
             } catch (InterruptedException e) {
                 ioExecutor.shutdownNow();

@@ -211,41 +211,69 @@ final class NbdTransmissionHandler extends ChannelInboundHandlerAdapter {
             runOnIoThread(run.get(0));
             return;
         }
-        List<ByteBuf> replies = null;
-        try {
-            if (channel.isActive()) {
-                replies = commands.executeWrites(run, ctx.alloc());
-            }
-        } catch (Throwable t) {
-            LOG.log(System.Logger.Level.ERROR, "unexpected failure executing " + run, t);
-            replies = new ArrayList<>(run.size());
-            for (NbdRequest r : run) {
-                replies.add(commands.errorReply(r, NbdErrno.EIO, t.toString(), ctx.alloc()));
-            }
-        } finally {
+        // A client that went away gets no reply, so its queued work is dropped unexecuted.
+        if (!channel.isActive()) {
             for (NbdRequest r : run) {
                 r.releasePayload();
+                sendFromAnyThread(null, r);
             }
+            return;
         }
-        for (int i = 0; i < run.size(); i++) {
-            sendFromAnyThread(replies == null ? null : replies.get(i), run.get(i));
-        }
+        runRescuable(run, () -> commands.executeWrites(run, ctx.alloc()));
     }
 
     private void runOnIoThread(NbdRequest r) {
-        ByteBuf reply = null;
-        try {
-            // A client that went away gets no reply, so its queued work is dropped unexecuted.
-            if (channel.isActive()) {
-                reply = commands.execute(r, ctx.alloc());
-            }
-        } catch (Throwable t) {
-            LOG.log(System.Logger.Level.ERROR, "unexpected failure executing " + r, t);
-            reply = commands.errorReply(r, NbdErrno.EIO, t.toString(), ctx.alloc());
-        } finally {
+        if (!channel.isActive()) {
             r.releasePayload();
+            sendFromAnyThread(null, r);
+            return;
         }
-        sendFromAnyThread(reply, r);
+        runRescuable(List.of(r), () -> List.of(commands.execute(r, ctx.alloc())));
+    }
+
+    /**
+     * Runs the device work of {@code requests} so that their replies go out even if this thread
+     * gets stuck in a hung disk: the device may answer from another thread ({@link
+     * io.raidd.blockdev.BlockDevice#runRescuable}), and then this worker is counted out of the
+     * connection's workers until it comes back. Payloads are released once the replies that count
+     * are built (a rescue runs the requests again from their payloads).
+     */
+    private void runRescuable(List<NbdRequest> requests, java.util.concurrent.Callable<List<ByteBuf>> work) {
+        Thread thread = Thread.currentThread();
+        FairSubmitter.Worker worker = FairSubmitter.currentWorker();
+        session.export().device().runRescuable(new io.raidd.blockdev.RescuableCall<List<ByteBuf>>() {
+            @Override
+            public List<ByteBuf> run() throws Exception {
+                return work.call();
+            }
+
+            @Override
+            public void done(List<ByteBuf> replies, Throwable failure) {
+                if (Thread.currentThread() != thread) {
+                    io.lost(worker);
+                }
+                if (failure != null) {
+                    LOG.log(System.Logger.Level.ERROR, "unexpected failure executing " + requests, failure);
+                    replies = new ArrayList<>(requests.size());
+                    for (NbdRequest r : requests) {
+                        replies.add(commands.errorReply(r, NbdErrno.EIO, failure.toString(), ctx.alloc()));
+                    }
+                }
+                for (int i = 0; i < requests.size(); i++) {
+                    requests.get(i).releasePayload();
+                    sendFromAnyThread(replies.get(i), requests.get(i));
+                }
+            }
+
+            @Override
+            public void discard(List<ByteBuf> replies) {
+                if (replies != null) {
+                    for (ByteBuf reply : replies) {
+                        ReferenceCountUtil.release(reply);
+                    }
+                }
+            }
+        });
     }
 
     private void sendFromAnyThread(ByteBuf reply, NbdRequest r) {

@@ -1,6 +1,8 @@
 package io.raidd.nbd;
 
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** What every connection of one server shares. */
 final class ServerContext {
@@ -13,6 +15,8 @@ final class ServerContext {
     final SharedByteBudget sharedBudget;
     final DataBufferPool dataBuffers;
     private volatile boolean shuttingDown;
+    /** I/O threads stuck in a device call whose request the device answered from elsewhere. */
+    private final AtomicInteger stuckWorkers = new AtomicInteger();
 
     ServerContext(NbdServerConfig config, ExportRegistry registry, Executor ioExecutor) {
         this.config = config;
@@ -20,6 +24,36 @@ final class ServerContext {
         this.ioExecutor = ioExecutor;
         this.sharedBudget = new SharedByteBudget(config.maxInFlightBytesTotal());
         this.dataBuffers = new DataBufferPool(Math.min(MAX_IDLE_DATA_BUFFER_BYTES, config.maxInFlightBytesTotal()));
+    }
+
+    /**
+     * An I/O thread is stuck in a device call (a hung disk) whose outcome the device delivered
+     * from another thread: the pool gets one more thread, so stuck threads never starve the others.
+     */
+    void workerStuck() {
+        stuckWorkers.incrementAndGet();
+        if (ioExecutor instanceof ThreadPoolExecutor pool) {
+            synchronized (pool) {
+                pool.setMaximumPoolSize(pool.getMaximumPoolSize() + 1);
+                pool.setCorePoolSize(pool.getCorePoolSize() + 1);
+            }
+        }
+    }
+
+    /** A stuck I/O thread came back from its device call. */
+    void workerReturned() {
+        stuckWorkers.decrementAndGet();
+        if (ioExecutor instanceof ThreadPoolExecutor pool) {
+            synchronized (pool) {
+                pool.setCorePoolSize(pool.getCorePoolSize() - 1);
+                pool.setMaximumPoolSize(pool.getMaximumPoolSize() - 1);
+            }
+        }
+    }
+
+    /** I/O threads stuck in device calls nobody waits for any more. */
+    int stuckWorkers() {
+        return stuckWorkers.get();
     }
 
     boolean shuttingDown() {
