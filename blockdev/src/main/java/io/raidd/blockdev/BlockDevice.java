@@ -24,6 +24,10 @@ import java.util.List;
  *       (fdatasync semantics).
  *   <li>{@link #discard} is a hint: the range's contents are undefined afterwards until rewritten.
  *       {@link #writeZeroes} guarantees the range reads back as zeroes.
+ *   <li>Failures say what kind they are: {@link DeviceGoneException} when the device shrank,
+ *       vanished or changed identity under us (fail it, never rewrite it), {@link NoSpaceException}
+ *       when a write needed space the file system under the device does not have (the device is
+ *       fine), any other IOException for a media or transport error.
  * </ul>
  */
 public interface BlockDevice extends AutoCloseable {
@@ -161,6 +165,15 @@ public interface BlockDevice extends AutoCloseable {
         }
         return List.of(new Extent(offsetBytes, lengthBytes, false, false));
     }
+
+    /**
+     * Throws {@link DeviceGoneException} when the device is no longer the one that was opened: its
+     * size changed, or (for files and device nodes) its path is gone or names another file or device
+     * now. Meant for a watchdog that calls it about once a second and fails the member, so that a
+     * member changed under raidd is never read from or written to again. The default has nothing to
+     * check.
+     */
+    default void checkIdentity() throws IOException {}
 
     @Override
     void close() throws IOException;

@@ -1,6 +1,5 @@
 package io.raidd.blockdev;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -9,23 +8,29 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * What image files and raw block devices share: positional I/O through a {@link FileChannel}, and a
- * second, libc descriptor of the same file for the calls the JDK does not offer (hole punching,
- * SEEK_DATA, ioctls).
+ * libc descriptor of the same open file for the calls the JDK does not offer (hole punching,
+ * SEEK_DATA, ioctls, fstat). The libc descriptor is opened first and the channel is opened through
+ * {@code /proc/self/fd/<descriptor>}, so both are the same file even if the path is renamed or
+ * replaced in between.
  *
  * <p>A {@link FileChannel} is closed by the JDK when a thread blocked in it is interrupted. One
  * interrupted executor thread must not take a RAID member offline, so the channel is reopened
- * transparently: the interrupted call fails with {@link InterruptedIOException}, calls on other
- * threads that saw the channel close under them retry on the new channel (positional I/O is
- * idempotent).
+ * transparently, again through the libc descriptor (never the path, which may name another file by
+ * now): the interrupted call fails with {@link InterruptedIOException}, calls on other threads that
+ * saw the channel close under them retry on the new channel (positional I/O is idempotent).
  *
  * <p>The libc descriptor is guarded by a read-write lock so that {@link #close()} can never close
  * it while a call uses it; a closed and reused descriptor number would otherwise let a late punch
- * or ioctl hit an unrelated file.
+ * or ioctl hit an unrelated file. Lock order: the descriptor guard, then the reopen lock.
+ *
+ * <p>Failures are classified ({@link DeviceErrors}): a device that shrank, vanished or changed
+ * identity throws {@link DeviceGoneException}, a full file system {@link NoSpaceException}.
  */
 abstract class ChannelBlockDevice implements BlockDevice {
     private static final int ZERO_CHUNK_BYTES = 1 << 20;
@@ -41,22 +46,26 @@ abstract class ChannelBlockDevice implements BlockDevice {
     private final Path path;
     private final boolean readOnly;
     private final int fd;
+    /** fstat of the descriptor at open: the identity {@link #checkIdentity} compares against. */
+    private final LibC.Stat opened;
+
     private final ReentrantReadWriteLock fdGuard = new ReentrantReadWriteLock();
     private final Object reopenLock = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile FileChannel channel;
 
-    ChannelBlockDevice(Path path, boolean readOnly, FileChannel channel, int fd) {
+    /** Takes over {@code fd} (the caller closes it if this throws) and opens the channel through it. */
+    ChannelBlockDevice(Path path, boolean readOnly, int fd) throws IOException {
         this.path = path;
         this.readOnly = readOnly;
-        this.channel = channel;
         this.fd = fd;
+        this.opened = LibC.fstat(fd, path);
+        this.channel = openThroughDescriptor(fd, readOnly);
     }
 
-    static FileChannel openChannel(Path path, boolean readOnly) throws IOException {
-        return readOnly
-                ? FileChannel.open(path, StandardOpenOption.READ)
-                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    /** fstat of the descriptor when the device was opened. */
+    final LibC.Stat openedStat() {
+        return opened;
     }
 
     /** The file or device node this device was opened from. */
@@ -82,10 +91,13 @@ abstract class ChannelBlockDevice implements BlockDevice {
             } catch (ClosedChannelException e) {
                 recoverChannel(ch, e, "read", positionBytes);
                 continue;
+            } catch (IOException e) {
+                throw failure(e, "read", positionBytes, dst.remaining());
             }
             if (n < 0) {
-                throw new EOFException("short read from " + path + " at offset " + positionBytes + ": end of file with "
-                        + dst.remaining() + " bytes still to read (was the file truncated?)");
+                // Never a media error: the file (or device) is shorter than it was at open.
+                throw shrunk("read at offset " + positionBytes + " met end of file with " + dst.remaining()
+                        + " bytes still to read");
             }
             positionBytes += n;
         }
@@ -96,6 +108,25 @@ abstract class ChannelBlockDevice implements BlockDevice {
         checkRange(offsetBytes, src.remaining());
         ensureWritable("write");
         writeFully(offsetBytes, src);
+    }
+
+    /** One size check before and one after the whole run, instead of one pair per buffer. */
+    @Override
+    public final void writeGathered(long offsetBytes, List<ByteBuffer> srcs) throws IOException {
+        long totalBytes = 0;
+        for (ByteBuffer src : srcs) {
+            totalBytes += src.remaining();
+        }
+        checkRange(offsetBytes, totalBytes);
+        ensureWritable("write");
+        refuseIfShrunk("write", offsetBytes, totalBytes);
+        long positionBytes = offsetBytes;
+        for (ByteBuffer src : srcs) {
+            int n = src.remaining();
+            writeUnguarded(positionBytes, src);
+            positionBytes += n;
+        }
+        checkSizeAfterWrite("write", offsetBytes, totalBytes);
     }
 
     /** fdatasync: data and the metadata needed to read it back, not timestamps. */
@@ -109,7 +140,51 @@ abstract class ChannelBlockDevice implements BlockDevice {
                 return;
             } catch (ClosedChannelException e) {
                 recoverChannel(ch, e, "flush", 0);
+            } catch (IOException e) {
+                // ENOSPC here is writeback of earlier writes that found no space (NFS, delayed allocation).
+                throw failure(e, "flush", 0, sizeBytes());
             }
+        }
+    }
+
+    /**
+     * Throws {@link DeviceGoneException} when the device is no longer what was opened: its size
+     * differs from {@link #sizeBytes()}, its path no longer exists, or the path names another file
+     * (another inode, or for a block device node another device number) than the open descriptor.
+     * Cheap (two stat calls and a size query); meant for a watchdog about once a second.
+     */
+    @Override
+    public final void checkIdentity() throws IOException {
+        LibC.Stat ours;
+        long nowBytes;
+        fdGuard.readLock().lock();
+        try {
+            ensureOpen();
+            try {
+                nowBytes = currentSizeBytes(fd);
+                ours = LibC.fstat(fd, path);
+            } catch (IOException e) {
+                throw DeviceErrors.classify(e, path.toString(), "size query");
+            }
+        } finally {
+            fdGuard.readLock().unlock();
+        }
+        if (nowBytes != sizeBytes()) {
+            throw sizeChanged(nowBytes, null, null);
+        }
+        LibC.Stat named;
+        try {
+            named = LibC.stat(path);
+        } catch (LibC.ErrnoException e) {
+            if (e.errno() == LibC.ENOENT || e.errno() == LibC.ENOTDIR) {
+                throw new DeviceGoneException(
+                        path + " no longer exists (deleted or renamed away) while raidd has it open", e);
+            }
+            throw e;
+        }
+        if (!sameFile(ours, named)) {
+            throw new DeviceGoneException(path + " now names another " + (ours.isBlockDevice() ? "device" : "file")
+                    + " (" + identity(named) + ") than the one raidd has open (" + identity(ours) + ")");
         }
     }
 
@@ -152,17 +227,26 @@ abstract class ChannelBlockDevice implements BlockDevice {
 
     // ----------------------------------------------------------------------------- for subclasses
 
+    /**
+     * The size of the open file or device now, in bytes. Called with the descriptor guaranteed
+     * open; on every guarded write, so it must be one cheap system call.
+     */
+    abstract long currentSizeBytes(int fd) throws IOException;
+
+    /**
+     * Whether writes check the size before and after ({@link #refuseIfShrunk}, {@link
+     * #checkSizeAfterWrite}). A regular file is extended by a write past its end, so one truncated
+     * under us would grow back with holes that read as zeroes; a block device cannot be extended (a
+     * write past its end fails with ENOSPC, a read meets end of file), so it needs no check.
+     */
+    abstract boolean guardsSize();
+
     final void writeFully(long offsetBytes, ByteBuffer src) throws IOException {
         ensureOpen();
-        long positionBytes = offsetBytes;
-        while (src.hasRemaining()) {
-            FileChannel ch = channel;
-            try {
-                positionBytes += ch.write(src, positionBytes);
-            } catch (ClosedChannelException e) {
-                recoverChannel(ch, e, "write", positionBytes);
-            }
-        }
+        long lengthBytes = src.remaining();
+        refuseIfShrunk("write", offsetBytes, lengthBytes);
+        writeUnguarded(offsetBytes, src);
+        checkSizeAfterWrite("write", offsetBytes, lengthBytes);
     }
 
     /** Zeroes a range the slow way, for file systems and devices without a zeroing primitive. */
@@ -176,6 +260,73 @@ abstract class ChannelBlockDevice implements BlockDevice {
             writeFully(positionBytes, zeroes);
             positionBytes += chunkBytes;
         }
+    }
+
+    /**
+     * Refuses, before any byte is written, to write to a file that is shorter than at open: the
+     * write would extend it. The check and the write are not atomic: a truncation in the few
+     * microseconds between them is caught by {@link #checkSizeAfterWrite} instead, except when the
+     * racing write ends exactly at the device's end, which restores the old size (the file then has
+     * a hole where the truncated bytes were, and only reads of that range can tell). Nothing short of
+     * a lock the truncating program would honour closes that window.
+     *
+     * <p>Cost: an {@code lseek(SEEK_END)} on the libc descriptor, measured with {@code
+     * MemberSizeCheckBenchmark} (bench/README.md).
+     */
+    final void refuseIfShrunk(String operation, long offsetBytes, long lengthBytes) throws IOException {
+        if (!guardsSize()) {
+            return;
+        }
+        long nowBytes = currentSizeBytes();
+        if (nowBytes < sizeBytes()) {
+            throw sizeChanged(
+                    nowBytes, describe(operation, offsetBytes, lengthBytes) + " refused, nothing written", null);
+        }
+    }
+
+    /**
+     * After a write: a size that differs from the size at open means the file was truncated (or
+     * extended) by someone else, possibly while we wrote, in which case our write may have extended it
+     * again with a hole before it. The member is no longer trustworthy, whatever our write did.
+     */
+    final void checkSizeAfterWrite(String operation, long offsetBytes, long lengthBytes) throws IOException {
+        if (!guardsSize()) {
+            return;
+        }
+        long nowBytes = currentSizeBytes();
+        if (nowBytes != sizeBytes()) {
+            throw sizeChanged(
+                    nowBytes,
+                    describe(operation, offsetBytes, lengthBytes) + " may have landed in a" + " truncated file",
+                    null);
+        }
+    }
+
+    /**
+     * {@code e} from an operation, as the failure it really is: {@link DeviceGoneException} when its
+     * errno says the device vanished or the device is now shorter than at open (a block device
+     * answers writes past its new end with ENOSPC, which is not a full file system), {@link
+     * NoSpaceException} for ENOSPC/EDQUOT/EFBIG, otherwise {@code e} itself.
+     */
+    final IOException failure(IOException e, String operation, long offsetBytes, long lengthBytes) {
+        if (DeviceErrors.kindOf(e) != DeviceErrors.Kind.GONE) {
+            try {
+                long nowBytes = currentSizeBytes();
+                if (nowBytes < sizeBytes()) {
+                    return sizeChanged(
+                            nowBytes,
+                            describe(operation, offsetBytes, lengthBytes) + " failed (" + e.getMessage() + ")",
+                            e);
+                }
+            } catch (IOException sizeUnknown) {
+                e.addSuppressed(sizeUnknown);
+            }
+        }
+        return DeviceErrors.classify(e, path.toString(), describe(operation, offsetBytes, lengthBytes));
+    }
+
+    final String describe(String operation, long offsetBytes, long lengthBytes) {
+        return operation + " of " + lengthBytes + " bytes at offset " + offsetBytes + " on " + path;
     }
 
     final <T> T withFd(FdCall<T> call) throws IOException {
@@ -205,19 +356,100 @@ abstract class ChannelBlockDevice implements BlockDevice {
         }
     }
 
+    /** The size now, through the guarded descriptor. */
+    final long currentSizeBytes() throws IOException {
+        fdGuard.readLock().lock();
+        try {
+            ensureOpen();
+            return currentSizeBytes(fd);
+        } finally {
+            fdGuard.readLock().unlock();
+        }
+    }
+
+    /** A fresh channel on the open file behind {@code fd}, whatever its path names now. */
+    static FileChannel openThroughDescriptor(int fd, boolean readOnly) throws IOException {
+        Path self = Path.of("/proc/self/fd/" + fd);
+        return readOnly
+                ? FileChannel.open(self, StandardOpenOption.READ)
+                : FileChannel.open(self, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
     // ------------------------------------------------------------------------------------ private
+
+    private void writeUnguarded(long offsetBytes, ByteBuffer src) throws IOException {
+        long positionBytes = offsetBytes;
+        while (src.hasRemaining()) {
+            FileChannel ch = channel;
+            try {
+                positionBytes += ch.write(src, positionBytes);
+            } catch (ClosedChannelException e) {
+                recoverChannel(ch, e, "write", positionBytes);
+            } catch (IOException e) {
+                throw failure(e, "write", positionBytes, src.remaining());
+            }
+        }
+    }
+
+    /** The device's size changed from {@link #sizeBytes()} to {@code nowBytes}; {@code context} may be null. */
+    private DeviceGoneException sizeChanged(long nowBytes, String context, Throwable cause) {
+        String what = nowBytes < sizeBytes()
+                ? " shrank from " + sizeBytes() + " to " + nowBytes + " bytes under raidd"
+                : nowBytes > sizeBytes()
+                        ? " grew from " + sizeBytes() + " to " + nowBytes + " bytes under raidd"
+                        : " was truncated under raidd (its size is back to " + nowBytes + " bytes)";
+        return new DeviceGoneException(path + what + (context == null ? "" : ": " + context), cause);
+    }
+
+    /** A read met end of file before {@link #sizeBytes()}. */
+    private DeviceGoneException shrunk(String context) {
+        long nowBytes;
+        try {
+            nowBytes = currentSizeBytes();
+        } catch (IOException e) {
+            DeviceGoneException gone = new DeviceGoneException(path + " shrank under raidd: " + context);
+            gone.addSuppressed(e);
+            return gone;
+        }
+        return sizeChanged(nowBytes, context, null);
+    }
+
+    private static boolean sameFile(LibC.Stat ours, LibC.Stat named) {
+        if (ours.isBlockDevice()) {
+            return named.isBlockDevice() && named.rdev() == ours.rdev();
+        }
+        return named.dev() == ours.dev() && named.ino() == ours.ino();
+    }
+
+    private static String identity(LibC.Stat stat) {
+        if (stat.isBlockDevice()) {
+            // glibc's dev_t encoding (gnu_dev_major, gnu_dev_minor).
+            long rdev = stat.rdev();
+            long major = ((rdev >>> 8) & 0xfffL) | ((rdev >>> 32) & 0xfffff000L);
+            long minor = (rdev & 0xffL) | ((rdev >>> 12) & 0xffffff00L);
+            return "block device " + major + ":" + minor;
+        }
+        return "inode " + stat.ino() + " on device 0x" + Long.toHexString(stat.dev());
+    }
 
     /**
      * Called when {@code failed} turned out closed. Reopens it unless the device itself was closed;
      * rethrows when this thread's own interrupt closed it, so the caller's loop retries otherwise.
+     * Reopens through the libc descriptor, so the new channel is the same open file even when the
+     * path has been renamed away or now names another file.
      */
     private void recoverChannel(FileChannel failed, ClosedChannelException cause, String operation, long offsetBytes)
             throws IOException {
-        synchronized (reopenLock) {
-            ensureOpen();
-            if (channel == failed) {
-                channel = openChannel(path, readOnly);
+        fdGuard.readLock().lock();
+        try {
+            synchronized (reopenLock) {
+                ensureOpen();
+                if (channel == failed) {
+                    channel = openThroughDescriptor(fd, readOnly);
+                }
             }
+        } finally {
+            fdGuard.readLock().unlock();
         }
         if (cause instanceof ClosedByInterruptException) {
             InterruptedIOException e = new InterruptedIOException(

@@ -18,8 +18,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Faults: fail-stop (optionally after N more operations), EIO on byte ranges for reads and/or
  * writes (latent sector errors; a successful write over a read-error range clears it, as a disk
- * remaps the sector), silent corruption of stored bytes or of bytes returned by reads, added
- * latency, a hang until {@link #release()}, and a power cut that reverts every write not yet
+ * remaps the sector), ENOSPC on byte ranges for writes ({@link NoSpaceException}: a sparse image on
+ * a full file system), a device that disappears ({@link DeviceGoneException} from every call and
+ * from {@link #checkIdentity}), silent corruption of stored bytes or of bytes returned by reads,
+ * added latency, a hang until {@link #release()}, and a power cut that reverts every write not yet
  * flushed.
  */
 public final class FaultInjectingBlockDevice implements BlockDevice {
@@ -28,6 +30,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
     private final BlockDevice inner;
 
     private volatile boolean failStopped;
+    private volatile boolean disappeared;
     private final AtomicLong opsUntilFailStop = new AtomicLong(-1);
     private final List<ErrorRange> errorRanges = new CopyOnWriteArrayList<>();
     private final List<ErrorRange> readFlips = new CopyOnWriteArrayList<>();
@@ -54,7 +57,12 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
     private final AtomicLong flushes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
 
-    private record ErrorRange(long offsetBytes, long lengthBytes, boolean reads, boolean writes) {
+    /** {@code noSpace}: writes fail with {@link NoSpaceException} instead of EIO. */
+    private record ErrorRange(long offsetBytes, long lengthBytes, boolean reads, boolean writes, boolean noSpace) {
+        ErrorRange(long offsetBytes, long lengthBytes, boolean reads, boolean writes) {
+            this(offsetBytes, lengthBytes, reads, writes, false);
+        }
+
         boolean overlaps(long off, long len) {
             return off < offsetBytes + lengthBytes && offsetBytes < off + len;
         }
@@ -96,7 +104,25 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
         errorRanges.add(new ErrorRange(offsetBytes, lengthBytes, false, true));
     }
 
-    /** Removes every read/write error range. */
+    /**
+     * Writes (and write-zeroes and discards) overlapping the range fail with {@link
+     * NoSpaceException}, as writes into the holes of a sparse image on a full file system do, until
+     * {@link #clearErrors()} (space freed). Reads and other ranges keep working.
+     */
+    public void failWithNoSpace(long offsetBytes, long lengthBytes) {
+        errorRanges.add(new ErrorRange(offsetBytes, lengthBytes, false, true, true));
+    }
+
+    /**
+     * The device is gone (unplugged, its image deleted or truncated): from now on every call, and
+     * {@link #checkIdentity}, throws {@link DeviceGoneException}. Permanent, like {@link #failStop}:
+     * {@link #clearErrors()} does not bring it back.
+     */
+    public void disappear() {
+        disappeared = true;
+    }
+
+    /** Removes every read/write error range, EIO and no-space alike. */
     public void clearErrors() {
         errorRanges.clear();
     }
@@ -266,6 +292,10 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
                     throw new IOException("injected: power is off");
                 }
             }
+            if (disappeared) {
+                failures.incrementAndGet();
+                throw gone(op);
+            }
             if (failStopped) {
                 failures.incrementAndGet();
                 throw new IOException("injected: device failed (fail-stop) on " + op);
@@ -273,6 +303,10 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
             for (ErrorRange r : errorRanges) {
                 if (((isRead && r.reads()) || (isWrite && r.writes())) && r.overlaps(offsetBytes, lengthBytes)) {
                     failures.incrementAndGet();
+                    if (r.noSpace()) {
+                        throw new NoSpaceException(
+                                "injected: " + op + " at " + offsetBytes + " (+" + lengthBytes + ")");
+                    }
                     throw new IOException("injected: EIO on " + op + " at " + offsetBytes + " (+" + lengthBytes + ")");
                 }
             }
@@ -282,6 +316,10 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
                 powerGate.readLock().unlock();
             }
         }
+    }
+
+    private static DeviceGoneException gone(String op) {
+        return new DeviceGoneException("injected: device disappeared (" + op + ")");
     }
 
     private void after() {
@@ -352,6 +390,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
     @Override
     public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
         boolean armed = failStopped
+                || disappeared
                 || opsUntilFailStop.get() >= 0
                 || !errorRanges.isEmpty()
                 || !readFlips.isEmpty()
@@ -436,6 +475,15 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
         } finally {
             after();
         }
+    }
+
+    /** Gone once {@link #disappear()}ed; otherwise whatever the wrapped device says. */
+    @Override
+    public void checkIdentity() throws IOException {
+        if (disappeared) {
+            throw gone("identity check");
+        }
+        inner.checkIdentity();
     }
 
     @Override

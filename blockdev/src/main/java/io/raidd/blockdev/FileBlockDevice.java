@@ -13,16 +13,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A block device backed by a regular (image) file. Images are created sparse; {@link #discard} and
- * {@link #writeZeroes} punch holes ({@code fallocate(PUNCH_HOLE | KEEP_SIZE)}) so freed space goes
- * back to the file system, and {@link #allocation} reports holes via {@code SEEK_DATA}/{@code
- * SEEK_HOLE}. On file systems that cannot punch holes both fall back to writing zeroes.
+ * A block device backed by a regular (image) file. Images are created sparse unless asked to be
+ * preallocated; {@link #discard} and {@link #writeZeroes} punch holes ({@code fallocate(PUNCH_HOLE
+ * | KEEP_SIZE)}) so freed space goes back to the file system, and {@link #allocation} reports holes
+ * via {@code SEEK_DATA}/{@code SEEK_HOLE}. On file systems that cannot punch holes both fall back to
+ * writing zeroes.
  *
  * <p>The size is the file's size when opened; I/O is buffered through the page cache and made
  * durable by {@link #flush()} (fdatasync).
+ *
+ * <p>The file may change under us (another program truncates, deletes or replaces it; its file
+ * system fills up). A read past the file's current end, or any write, write-zeroes or discard while
+ * the file is shorter than at open, throws {@link DeviceGoneException} without writing: a write
+ * would extend the file with holes that read as zeroes. A write that found no space throws {@link
+ * NoSpaceException}. {@link #checkIdentity} tells a watchdog when the path no longer names our file.
  */
 public final class FileBlockDevice extends ChannelBlockDevice {
     private static final int LOGICAL_BLOCK_BYTES = 512;
+    private static final int PREALLOCATE_CHUNK_BYTES = 1 << 20;
 
     private final long sizeBytes;
     /** Set once the file system said EOPNOTSUPP, so later calls skip straight to the fallback. */
@@ -30,10 +38,10 @@ public final class FileBlockDevice extends ChannelBlockDevice {
 
     private final PageCacheReader cached;
 
-    private FileBlockDevice(Path path, boolean readOnly, FileChannel channel, int fd, long sizeBytes) {
-        super(path, readOnly, channel, fd);
-        this.sizeBytes = sizeBytes;
-        this.cached = new PageCacheReader(this::openForMapping, sizeBytes);
+    private FileBlockDevice(Path path, boolean readOnly, int fd) throws IOException {
+        super(path, readOnly, fd);
+        this.sizeBytes = openedStat().sizeBytes();
+        this.cached = new PageCacheReader(this::openForMapping, this::currentSizeBytes, sizeBytes);
     }
 
     /**
@@ -42,6 +50,16 @@ public final class FileBlockDevice extends ChannelBlockDevice {
      * entry are made durable before this returns.
      */
     public static FileBlockDevice create(Path path, long sizeBytes) throws IOException {
+        return create(path, sizeBytes, false);
+    }
+
+    /**
+     * Like {@link #create(Path, long)}, but with {@code preallocate} every block is allocated now
+     * ({@code fallocate} mode 0, as {@code posix_fallocate}; by writing zeroes where the file system
+     * cannot), so that writes can never fail for lack of space later. Fails with {@link
+     * NoSpaceException}, leaving nothing behind, when the file system cannot hold the image.
+     */
+    public static FileBlockDevice create(Path path, long sizeBytes, boolean preallocate) throws IOException {
         if (sizeBytes <= 0 || sizeBytes % LOGICAL_BLOCK_BYTES != 0) {
             throw new IllegalArgumentException(
                     "image size must be a positive multiple of " + LOGICAL_BLOCK_BYTES + " bytes, got " + sizeBytes);
@@ -56,6 +74,9 @@ public final class FileBlockDevice extends ChannelBlockDevice {
             // RandomAccessFile.setLength is ftruncate: it extends without allocating, so the image is sparse.
             try (RandomAccessFile file = new RandomAccessFile(path.toFile(), "rw")) {
                 file.setLength(sizeBytes);
+                if (preallocate) {
+                    allocate(path, file.getChannel(), sizeBytes);
+                }
                 file.getChannel().force(true);
             }
             syncDirectory(path.toAbsolutePath().getParent());
@@ -78,18 +99,27 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         if (!Files.isRegularFile(path)) {
             throw new IOException("not a regular file: " + path + " (use BlockDevices.open for block devices)");
         }
-        FileChannel channel = openChannel(path, readOnly);
+        // The libc descriptor first; the channel is opened through it, so both are the same file.
+        int fd = LibC.open(path, (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_CLOEXEC);
         try {
-            int fd = LibC.open(path, (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_CLOEXEC);
-            return new FileBlockDevice(path, readOnly, channel, fd, channel.size());
+            return new FileBlockDevice(path, readOnly, fd);
         } catch (IOException | RuntimeException e) {
             try {
-                channel.close();
+                LibC.close(fd, path);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
             throw e;
         }
+    }
+
+    /**
+     * Bytes the file system has allocated for {@code file} ({@code st_blocks} × 512), following
+     * symbolic links. Less than its size for a sparse file; the difference is what writes into its
+     * holes may still need.
+     */
+    public static long allocatedBytes(Path file) throws IOException {
+        return LibC.stat(file).allocatedBytes();
     }
 
     /**
@@ -99,10 +129,24 @@ public final class FileBlockDevice extends ChannelBlockDevice {
      * even if the path now names another.
      */
     private FileChannel openForMapping() throws IOException {
-        return withFd(fd -> FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ));
+        return withFd(fd -> openThroughDescriptor(fd, true));
     }
 
-    /** Views of the file's mapping when every page is resident ({@link PageCacheReader}). */
+    /**
+     * Views of the file's mapping when every page is resident ({@link PageCacheReader}), and only
+     * while the file still holds the whole range.
+     *
+     * <p>What stays unsafe: a view is the page cache itself, read whenever its holder reads it. The
+     * file size is checked here, but a truncation after the views were returned removes their pages,
+     * and whoever reads them later faults: a copy through the JDK ({@link ByteBuffer#put}, an {@code
+     * Unsafe} copy) gets an {@link InternalError} (caught by {@link #readIfCached}, not by other
+     * callers); a socket write from the view's address ({@code write}/{@code writev}, Netty's
+     * epoll/NIO transports) gets EFAULT, an IOException for that connection; native code that reads
+     * the memory itself (OpenSSL through netty-tcnative encrypting a TLS reply, any JNI) receives
+     * SIGBUS outside the JVM's handlers and crashes the whole daemon. And a file truncated and then
+     * extended again (by another program) reads as zeroes through a view without any fault: wrong
+     * data, silently. Only copying at once ({@link #readIfCached}) is free of both.
+     */
     @Override
     public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
         if (isClosed() || offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes - lengthBytes) {
@@ -126,14 +170,14 @@ public final class FileBlockDevice extends ChannelBlockDevice {
     public void discard(long offsetBytes, long lengthBytes) throws IOException {
         checkRange(offsetBytes, lengthBytes);
         ensureWritable("discard");
-        punchOrWriteZeroes(offsetBytes, lengthBytes);
+        punchOrWriteZeroes("discard", offsetBytes, lengthBytes);
     }
 
     @Override
     public void writeZeroes(long offsetBytes, long lengthBytes) throws IOException {
         checkRange(offsetBytes, lengthBytes);
         ensureWritable("write-zeroes");
-        punchOrWriteZeroes(offsetBytes, lengthBytes);
+        punchOrWriteZeroes("write-zeroes", offsetBytes, lengthBytes);
     }
 
     /**
@@ -183,26 +227,72 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         });
     }
 
-    private void punchOrWriteZeroes(long offsetBytes, long lengthBytes) throws IOException {
+    /** lseek(SEEK_END) on the libc descriptor: no struct, no lock on the file's size. */
+    @Override
+    long currentSizeBytes(int fd) throws IOException {
+        long result = LibC.sizeOrNegativeErrno(fd);
+        if (result < 0) {
+            throw LibC.error("lseek(SEEK_END)", path(), (int) -result);
+        }
+        return result;
+    }
+
+    @Override
+    boolean guardsSize() {
+        return true;
+    }
+
+    private void punchOrWriteZeroes(String operation, long offsetBytes, long lengthBytes) throws IOException {
         if (lengthBytes == 0) {
             return;
         }
         if (!punchUnsupported) {
+            // KEEP_SIZE never extends the file, but a punch into a truncated file is no more a success
+            // than a write into one: same checks.
+            refuseIfShrunk(operation, offsetBytes, lengthBytes);
             try {
                 withFd(fd -> {
                     LibC.fallocate(
                             fd, path(), LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offsetBytes, lengthBytes);
                     return null;
                 });
+                checkSizeAfterWrite(operation, offsetBytes, lengthBytes);
                 return;
             } catch (LibC.ErrnoException e) {
                 if (e.errno() != LibC.EOPNOTSUPP) {
-                    throw e;
+                    throw failure(e, operation, offsetBytes, lengthBytes);
                 }
                 punchUnsupported = true;
             }
         }
         writeZeroesByWriting(offsetBytes, lengthBytes);
+    }
+
+    /** Allocates every block of a new image: fallocate mode 0, or zeroes written where unsupported. */
+    private static void allocate(Path path, FileChannel channel, long sizeBytes) throws IOException {
+        String what = "preallocating " + sizeBytes + " bytes for " + path;
+        int fd = LibC.open(path, LibC.O_RDWR | LibC.O_CLOEXEC);
+        try {
+            LibC.fallocate(fd, path, 0, 0, sizeBytes);
+            return;
+        } catch (LibC.ErrnoException e) {
+            if (e.errno() != LibC.EOPNOTSUPP) {
+                throw DeviceErrors.classify(e, path.toString(), what);
+            }
+        } finally {
+            LibC.close(fd, path);
+        }
+        ByteBuffer zeroes = ByteBuffer.allocateDirect(PREALLOCATE_CHUNK_BYTES);
+        try {
+            for (long positionBytes = 0; positionBytes < sizeBytes; ) {
+                zeroes.clear().limit((int) Math.min(PREALLOCATE_CHUNK_BYTES, sizeBytes - positionBytes));
+                while (zeroes.hasRemaining()) {
+                    positionBytes += channel.write(zeroes, positionBytes);
+                }
+            }
+        } catch (IOException e) {
+            throw DeviceErrors.classify(e, path.toString(), what);
+        }
     }
 
     private static void syncDirectory(Path directory) throws IOException {

@@ -38,6 +38,8 @@ final class LibC {
     /** {@code <linux/falloc.h>}: zero the range, keeping (or allocating) its blocks. */
     static final int FALLOC_FL_ZERO_RANGE = 0x10;
 
+    /** {@code <unistd.h>}: seek relative to the end of the file (the result is the file's size). */
+    static final int SEEK_END = 2;
     /** {@code <unistd.h>} (linux/fs.h): seek to the next byte of data at or after the offset. */
     static final int SEEK_DATA = 3;
     /** {@code <unistd.h>} (linux/fs.h): seek to the next hole at or after the offset. */
@@ -52,14 +54,67 @@ final class LibC {
     /** {@code <linux/fs.h>} _IO(0x12, 127): zero a u64[2] {offset, length} range. */
     static final long BLKZEROOUT = 0x127fL;
 
+    /** {@code <asm-generic/errno-base.h>}: no such file or directory. */
+    static final int ENOENT = 2;
     /** {@code <asm-generic/errno-base.h>}: no such device or address (SEEK_DATA past the last data). */
     static final int ENXIO = 6;
     /** {@code <asm-generic/errno-base.h>}: device or resource busy (exclusive open refused). */
     static final int EBUSY = 16;
+    /** {@code <asm-generic/errno-base.h>}: no such device (removed under an open descriptor). */
+    static final int ENODEV = 19;
+    /** {@code <asm-generic/errno-base.h>}: not a directory (a path component is a file now). */
+    static final int ENOTDIR = 20;
     /** {@code <asm-generic/errno-base.h>}: invalid argument. */
     static final int EINVAL = 22;
+    /** {@code <asm-generic/errno-base.h>}: file too large (past the file system's or RLIMIT_FSIZE limit). */
+    static final int EFBIG = 27;
+    /** {@code <asm-generic/errno-base.h>}: no space left on device. */
+    static final int ENOSPC = 28;
+    /** {@code <asm-generic/errno.h>}: stale file handle (NFS: the file was removed on the server). */
+    static final int ESTALE = 116;
+    /** {@code <asm-generic/errno.h>}: disk quota exceeded. */
+    static final int EDQUOT = 122;
     /** {@code <asm-generic/errno.h>}: operation not supported (no hole punching, no discard). */
     static final int EOPNOTSUPP = 95;
+
+    /** {@code <sys/stat.h>}: the file-type bits of st_mode. */
+    static final int S_IFMT = 0170000;
+    /** {@code <sys/stat.h>}: block device. */
+    static final int S_IFBLK = 0060000;
+
+    /**
+     * Where {@code struct stat} keeps the fields we read. x86-64 has its own layout ({@code
+     * <bits/struct_stat.h>}, 144 bytes: st_nlink is 64-bit and comes before st_mode); aarch64 uses the
+     * generic one ({@code <asm-generic/stat.h>}, 128 bytes). st_dev, st_ino, st_size and st_blocks sit
+     * at the same offsets in both.
+     */
+    private static final String ARCH = System.getProperty("os.arch");
+
+    private static final boolean X86_64 = ARCH.equals("amd64") || ARCH.equals("x86_64");
+    private static final boolean STAT_LAYOUT_KNOWN = X86_64 || ARCH.equals("aarch64");
+
+    private static final int STAT_BUFFER_BYTES = 256;
+    private static final int ST_DEV = 0;
+    private static final int ST_INO = 8;
+    private static final int ST_MODE = X86_64 ? 24 : 16;
+    private static final int ST_RDEV = X86_64 ? 40 : 32;
+    private static final int ST_SIZE = 48;
+    private static final int ST_BLOCKS = 64;
+
+    /**
+     * The fields of {@code struct stat} that identify a file and its size.
+     *
+     * @param blocks allocated 512-byte units ({@code st_blocks}), whatever the file system's block size
+     */
+    record Stat(long dev, long ino, int mode, long rdev, long sizeBytes, long blocks) {
+        boolean isBlockDevice() {
+            return (mode & S_IFMT) == S_IFBLK;
+        }
+
+        long allocatedBytes() {
+            return blocks * 512;
+        }
+    }
 
     /** The raw binding; use the checked wrappers below. */
     public interface Native {
@@ -75,6 +130,13 @@ final class LibC {
         @SaveError
         @off_t
         long lseek(int fd, @off_t long offset, int whence);
+
+        /** glibc exports stat and fstat as functions since 2.33 (before, only {@code __xstat}). */
+        @SaveError
+        int stat(String path, Pointer buf);
+
+        @SaveError
+        int fstat(int fd, Pointer buf);
 
         /** ioctl is variadic; integer and pointer arguments are passed as for a fixed signature on LP64. */
         @SaveError
@@ -132,6 +194,50 @@ final class LibC {
     static long lseekOrNegativeErrno(int fd, long offsetBytes, int whence) {
         long result = Holder.NATIVE.lseek(fd, offsetBytes, whence);
         return result < 0 ? -lastErrno() : result;
+    }
+
+    /**
+     * The size of the open file (or block device) in bytes, {@code lseek(fd, 0, SEEK_END)}, or
+     * {@code -errno}: one cheap system call without a struct. It moves the descriptor's offset,
+     * which nothing else uses (all I/O is positional, {@link #SEEK_DATA} callers pass offsets).
+     */
+    static long sizeOrNegativeErrno(int fd) {
+        return lseekOrNegativeErrno(fd, 0, SEEK_END);
+    }
+
+    static Stat fstat(int fd, Path path) throws IOException {
+        checkStatLayout();
+        Pointer buf = Memory.allocateDirect(Holder.RUNTIME, STAT_BUFFER_BYTES);
+        if (Holder.NATIVE.fstat(fd, buf) != 0) {
+            throw error("fstat", path, lastErrno());
+        }
+        return stat(buf);
+    }
+
+    /** {@code stat(2)}, following symbolic links; ENOENT comes back as an {@link ErrnoException}. */
+    static Stat stat(Path path) throws IOException {
+        checkStatLayout();
+        Pointer buf = Memory.allocateDirect(Holder.RUNTIME, STAT_BUFFER_BYTES);
+        if (Holder.NATIVE.stat(path.toString(), buf) != 0) {
+            throw error("stat", path, lastErrno());
+        }
+        return stat(buf);
+    }
+
+    private static void checkStatLayout() throws IOException {
+        if (!STAT_LAYOUT_KNOWN) {
+            throw new IOException("struct stat layout unknown on " + ARCH + " (x86-64 and aarch64 only)");
+        }
+    }
+
+    private static Stat stat(Pointer buf) {
+        return new Stat(
+                buf.getLong(ST_DEV),
+                buf.getLong(ST_INO),
+                buf.getInt(ST_MODE),
+                buf.getLong(ST_RDEV),
+                buf.getLong(ST_SIZE),
+                buf.getLong(ST_BLOCKS));
     }
 
     static long ioctlGetU64(int fd, Path path, long request, String name) throws IOException {

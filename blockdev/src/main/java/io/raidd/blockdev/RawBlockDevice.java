@@ -1,7 +1,6 @@
 package io.raidd.blockdev;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 
 /**
@@ -20,9 +19,9 @@ public final class RawBlockDevice extends ChannelBlockDevice {
     private volatile boolean discardUnsupported;
     private volatile boolean zeroOutUnsupported;
 
-    private RawBlockDevice(
-            Path path, boolean readOnly, FileChannel channel, int fd, long sizeBytes, int logicalBlockSizeBytes) {
-        super(path, readOnly, channel, fd);
+    private RawBlockDevice(Path path, boolean readOnly, int fd, long sizeBytes, int logicalBlockSizeBytes)
+            throws IOException {
+        super(path, readOnly, fd);
         this.sizeBytes = sizeBytes;
         this.logicalBlockSizeBytes = logicalBlockSizeBytes;
     }
@@ -40,20 +39,16 @@ public final class RawBlockDevice extends ChannelBlockDevice {
             }
             throw e;
         }
-        FileChannel channel = null;
         try {
             long sizeBytes = LibC.ioctlGetU64(fd, path, LibC.BLKGETSIZE64, "BLKGETSIZE64");
             int sectorBytes = LibC.ioctlGetInt(fd, path, LibC.BLKSSZGET, "BLKSSZGET");
             if (sectorBytes < 512 || Integer.bitCount(sectorBytes) != 1) {
                 throw new IOException("block device " + path + " reports an odd logical sector size " + sectorBytes);
             }
-            channel = openChannel(path, readOnly);
-            return new RawBlockDevice(path, readOnly, channel, fd, sizeBytes, sectorBytes);
+            // The channel is opened through fd, so it is the same device even if the node is replaced.
+            return new RawBlockDevice(path, readOnly, fd, sizeBytes, sectorBytes);
         } catch (IOException | RuntimeException e) {
             try {
-                if (channel != null) {
-                    channel.close();
-                }
                 LibC.close(fd, path);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
@@ -70,6 +65,22 @@ public final class RawBlockDevice extends ChannelBlockDevice {
     @Override
     public int logicalBlockSizeBytes() {
         return logicalBlockSizeBytes;
+    }
+
+    /** BLKGETSIZE64: a device can be resized under us (losetup -c, lvreduce, a resized virtual disk). */
+    @Override
+    long currentSizeBytes(int fd) throws IOException {
+        return LibC.ioctlGetU64(fd, path(), LibC.BLKGETSIZE64, "BLKGETSIZE64");
+    }
+
+    /**
+     * No size checks around writes: a block device cannot be extended by a write. One that shrank
+     * answers a write past its new end with ENOSPC and a read with end of file, both reported as
+     * {@link DeviceGoneException} after a size query ({@link #failure}).
+     */
+    @Override
+    boolean guardsSize() {
+        return false;
     }
 
     /**
@@ -92,7 +103,7 @@ public final class RawBlockDevice extends ChannelBlockDevice {
             });
         } catch (LibC.ErrnoException e) {
             if (e.errno() != LibC.EOPNOTSUPP) {
-                throw e;
+                throw failure(e, "discard", startBytes, endBytes - startBytes);
             }
             discardUnsupported = true;
         }
@@ -127,7 +138,7 @@ public final class RawBlockDevice extends ChannelBlockDevice {
             });
         } catch (LibC.ErrnoException e) {
             if (e.errno() != LibC.EOPNOTSUPP && e.errno() != LibC.EINVAL) {
-                throw e;
+                throw failure(e, "write-zeroes", alignedStartBytes, alignedEndBytes - alignedStartBytes);
             }
             zeroOutUnsupported = true;
             writeZeroesByWriting(alignedStartBytes, alignedEndBytes - alignedStartBytes);

@@ -56,6 +56,45 @@ class FaultInjectingBlockDeviceTest {
     }
 
     @Test
+    void noSpaceFailsWritesTouchingTheRangeUntilCleared() throws IOException {
+        write(0, bytes(8192, 1));
+        device.failWithNoSpace(4096, 4096);
+        NoSpaceException e = assertThrows(NoSpaceException.class, () -> write(4000, bytes(200, 2)));
+        assertTrue(e.getMessage().startsWith("No space left on device"), e.getMessage());
+        assertThrows(NoSpaceException.class, () -> device.writeZeroes(8191, 1));
+        assertArrayEquals(bytes(8192, 1), read(0, 8192), "reads are untouched, and no failed write landed");
+        write(0, bytes(4096, 4));
+        write(8192, bytes(4096, 4));
+        assertEquals(2, device.failures());
+
+        // A write over the range does not clear it (unlike a remapped read error): space is still short.
+        assertThrows(NoSpaceException.class, () -> write(0, bytes(16384, 5)));
+        device.clearErrors();
+        write(4096, bytes(4096, 6));
+        assertArrayEquals(bytes(4096, 6), readInner(4096, 4096));
+    }
+
+    @Test
+    void aDisappearedDeviceIsGoneForEveryCallAndStaysGone() throws IOException {
+        write(0, bytes(512, 1));
+        device.checkIdentity();
+        device.disappear();
+        assertThrows(DeviceGoneException.class, () -> device.read(0, ByteBuffer.allocate(1)));
+        assertThrows(DeviceGoneException.class, () -> device.write(0, ByteBuffer.allocate(1)));
+        assertThrows(DeviceGoneException.class, device::flush);
+        assertThrows(DeviceGoneException.class, () -> device.discard(0, 512));
+        assertThrows(DeviceGoneException.class, () -> device.writeZeroes(0, 512));
+        assertThrows(DeviceGoneException.class, () -> device.allocation(0, 512));
+        assertThrows(DeviceGoneException.class, device::checkIdentity);
+        assertFalse(device.readIfCached(0, ByteBuffer.allocate(512)), "no view bypasses the fault");
+        assertEquals(6, device.failures());
+        device.clearErrors();
+        assertThrows(DeviceGoneException.class, () -> device.read(0, ByteBuffer.allocate(1)));
+        assertThrows(DeviceGoneException.class, device::checkIdentity);
+        assertArrayEquals(bytes(512, 1), readInner(0, 512), "a write reached a gone device");
+    }
+
+    @Test
     void failStopAfterLetsExactlyNOperationsThrough() throws IOException {
         device.failStopAfter(3);
         write(0, bytes(10, 1));

@@ -7,17 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -80,7 +83,7 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
         }
         assertFalse(device.readIfCached(2 * MIB - 4096, ByteBuffer.allocate(data.length)));
         assertFalse(device.viewIfCached(2 * MIB - 4096, data.length, new ArrayList<>()));
-        assertThrows(EOFException.class, () -> device.read(2 * MIB - 4096, ByteBuffer.allocate(4096)));
+        assertThrows(DeviceGoneException.class, () -> device.read(2 * MIB - 4096, ByteBuffer.allocate(4096)));
 
         device.close();
         assertFalse(device.readIfCached(0, ByteBuffer.allocate(512)), "closed");
@@ -95,7 +98,7 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
         // The first cached read maps the file; mapping it writable would have grown it back.
         assertFalse(device.readIfCached(0, ByteBuffer.allocate(8192)));
         assertEquals(4096, Files.size(image), "a read must not extend the file");
-        assertThrows(EOFException.class, () -> device.read(0, ByteBuffer.allocate(8192)));
+        assertThrows(DeviceGoneException.class, () -> device.read(0, ByteBuffer.allocate(8192)));
     }
 
     @Test
@@ -130,12 +133,15 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
     }
 
     @Test
-    void shortReadNamesTheFileAndOffset() throws IOException {
+    void shortReadNamesTheFileTheChangeAndTheOffset() throws IOException {
         try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
             file.setLength(4096);
         }
-        EOFException e = assertThrows(EOFException.class, () -> device.read(0, ByteBuffer.allocate(8192)));
-        assertTrue(e.getMessage().contains(image.toString()), e.getMessage());
+        DeviceGoneException e =
+                assertThrows(DeviceGoneException.class, () -> device.read(0, ByteBuffer.allocate(8192)));
+        assertTrue(
+                e.getMessage().startsWith(image + " shrank from " + SIZE_BYTES + " to 4096 bytes under raidd"),
+                e.getMessage());
         assertTrue(e.getMessage().contains("offset 4096"), e.getMessage());
     }
 
@@ -207,6 +213,251 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
         assertArrayEquals(data, back.array());
         device.write(4096, ByteBuffer.wrap(data));
         device.flush();
+    }
+
+    // ------------------------------------------------------------------ a file changed under raidd
+
+    @Test
+    void readsPastATruncatedEndAreDeviceGone() throws IOException {
+        try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 16 * MIB);
+                FileBlockDevice d3 = FileBlockDevice.create(fs.resolve("d3.img"), 4 * MIB)) {
+            byte[] data = new byte[4 * MIB];
+            new Random(seed).nextBytes(data);
+            d3.write(0, ByteBuffer.wrap(data));
+
+            truncate(d3.path(), 2 * MIB);
+            ByteBuffer head = ByteBuffer.allocate(4096);
+            d3.read(0, head);
+            assertArrayEquals(Arrays.copyOf(data, 4096), head.array(), "bytes before the new end still read");
+            DeviceGoneException straddling =
+                    assertThrows(DeviceGoneException.class, () -> d3.read(2 * MIB - 4096, ByteBuffer.allocate(8192)));
+            assertTrue(
+                    straddling.getMessage().startsWith(d3.path() + " shrank from 4194304 to 2097152 bytes under raidd"),
+                    straddling.getMessage());
+            assertThrows(DeviceGoneException.class, () -> d3.read(3 * MIB, ByteBuffer.allocate(4096)));
+            assertFalse(d3.readIfCached(3 * MIB, ByteBuffer.allocate(4096)));
+
+            truncate(d3.path(), 0);
+            DeviceGoneException empty =
+                    assertThrows(DeviceGoneException.class, () -> d3.read(0, ByteBuffer.allocate(512)));
+            assertTrue(
+                    empty.getMessage().startsWith(d3.path() + " shrank from 4194304 to 0 bytes under raidd"),
+                    empty.getMessage());
+            assertFalse(d3.viewIfCached(0, 512, new ArrayList<>()), "no view of a page past the end");
+            assertEquals(0, Files.size(d3.path()), "reads must not extend the file");
+        }
+    }
+
+    @Test
+    void writesNeverExtendAFileThatShrank() throws IOException {
+        try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 16 * MIB)) {
+            for (long newSizeBytes : new long[] {2 * MIB, 0}) {
+                try (FileBlockDevice d = FileBlockDevice.create(fs.resolve("w" + newSizeBytes + ".img"), 4 * MIB)) {
+                    d.write(0, ByteBuffer.wrap(filled(4 * MIB, (byte) 1)));
+                    truncate(d.path(), newSizeBytes);
+
+                    List<IoCall> writes = List.of(
+                            () -> d.write(3 * MIB, ByteBuffer.wrap(filled(4096, (byte) 2))),
+                            () -> d.write(0, ByteBuffer.wrap(filled(4096, (byte) 2))),
+                            () -> d.writeDurable(4 * MIB - 512, ByteBuffer.wrap(filled(512, (byte) 2))),
+                            () -> d.writeGathered(
+                                    2 * MIB - 4096,
+                                    List.of(ByteBuffer.wrap(filled(4096, (byte) 2)), ByteBuffer.wrap(filled(4096, (byte)
+                                            2)))),
+                            () -> d.writeZeroes(3 * MIB, 4096),
+                            () -> d.discard(0, MIB));
+                    for (IoCall write : writes) {
+                        DeviceGoneException e = assertThrows(DeviceGoneException.class, write::run);
+                        assertTrue(
+                                e.getMessage().contains("shrank from 4194304 to " + newSizeBytes + " bytes"),
+                                e.getMessage());
+                        assertTrue(e.getMessage().contains("refused, nothing written"), e.getMessage());
+                        assertEquals(newSizeBytes, Files.size(d.path()), "a write extended a truncated file");
+                    }
+                    if (newSizeBytes > 0) {
+                        ByteBuffer kept = ByteBuffer.allocate((int) newSizeBytes);
+                        d.read(0, kept);
+                        assertArrayEquals(filled((int) newSizeBytes, (byte) 1), kept.array(), "nothing was written");
+                    }
+                    DeviceGoneException identity = assertThrows(DeviceGoneException.class, d::checkIdentity);
+                    assertTrue(identity.getMessage().contains("shrank"), identity.getMessage());
+                }
+            }
+        }
+    }
+
+    /** The check after a write: the size differs from the size at open, so the write is not trusted. */
+    @Test
+    void aWriteIntoAFileThatChangedSizeIsReportedAfterwards() throws IOException {
+        try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 16 * MIB);
+                FileBlockDevice d = FileBlockDevice.create(fs.resolve("grown.img"), MIB)) {
+            truncate(d.path(), 2 * MIB);
+            DeviceGoneException e =
+                    assertThrows(DeviceGoneException.class, () -> d.write(0, ByteBuffer.wrap(filled(4096, (byte) 1))));
+            assertTrue(
+                    e.getMessage().startsWith(d.path() + " grew from 1048576 to 2097152 bytes under raidd"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("may have landed in a truncated file"), e.getMessage());
+        }
+    }
+
+    @Test
+    void checkIdentityNoticesTruncationDeletionReplacementAndRenameOver() throws IOException {
+        try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 16 * MIB)) {
+            Path truncated = fs.resolve("truncated.img");
+            try (FileBlockDevice d = FileBlockDevice.create(truncated, MIB)) {
+                d.checkIdentity();
+                truncate(truncated, MIB / 2);
+                DeviceGoneException e = assertThrows(DeviceGoneException.class, d::checkIdentity);
+                assertEquals(truncated + " shrank from 1048576 to 524288 bytes under raidd", e.getMessage());
+            }
+
+            Path deleted = fs.resolve("deleted.img");
+            try (FileBlockDevice d = FileBlockDevice.create(deleted, MIB)) {
+                Files.delete(deleted);
+                DeviceGoneException gone = assertThrows(DeviceGoneException.class, d::checkIdentity);
+                assertTrue(gone.getMessage().contains("no longer exists"), gone.getMessage());
+
+                // Recreated with the same size: only the inode tells it apart.
+                FileBlockDevice.create(deleted, MIB).close();
+                DeviceGoneException other = assertThrows(DeviceGoneException.class, d::checkIdentity);
+                assertTrue(
+                        other.getMessage().startsWith(deleted + " now names another file (inode "), other.getMessage());
+            }
+
+            Path renamedOver = fs.resolve("renamed-over.img");
+            try (FileBlockDevice d = FileBlockDevice.create(renamedOver, MIB)) {
+                Path replacement = fs.resolve("replacement.img");
+                FileBlockDevice.create(replacement, MIB).close();
+                Files.move(
+                        replacement, renamedOver, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                DeviceGoneException e = assertThrows(DeviceGoneException.class, d::checkIdentity);
+                assertTrue(e.getMessage().contains("now names another file"), e.getMessage());
+            }
+
+            Path symlinked = fs.resolve("target.img");
+            try (FileBlockDevice d = FileBlockDevice.create(symlinked, MIB)) {
+                Path link = fs.resolve("link.img");
+                Files.createSymbolicLink(link, symlinked);
+                try (FileBlockDevice viaLink = FileBlockDevice.open(link, true)) {
+                    viaLink.checkIdentity();
+                }
+                d.checkIdentity();
+            }
+        }
+    }
+
+    @Test
+    void aFullFileSystemIsNoSpaceNotADeadDevice() throws IOException {
+        try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 4 * MIB);
+                FileBlockDevice sparse = FileBlockDevice.create(fs.resolve("sparse.img"), 8 * MIB)) {
+            sparse.write(0, ByteBuffer.wrap(filled(MIB, (byte) 5)));
+            Path filler = fs.resolve("filler");
+            fillToTheBrim(filler);
+
+            NoSpaceException e = assertThrows(
+                    NoSpaceException.class, () -> sparse.write(4 * MIB, ByteBuffer.wrap(filled(4096, (byte) 6))));
+            assertTrue(e.getMessage().startsWith("No space left on device"), e.getMessage());
+            assertTrue(e.getMessage().contains(sparse.path().toString()), e.getMessage());
+            assertEquals(8 * MIB, Files.size(sparse.path()));
+
+            // Already allocated bytes need no space: the device itself is fine.
+            sparse.write(4096, ByteBuffer.wrap(filled(4096, (byte) 7)));
+            sparse.flush();
+            sparse.checkIdentity();
+
+            Files.delete(filler);
+            sparse.write(4 * MIB, ByteBuffer.wrap(filled(4096, (byte) 6)));
+            ByteBuffer back = ByteBuffer.allocate(4096);
+            sparse.read(4 * MIB, back);
+            assertArrayEquals(filled(4096, (byte) 6), back.array());
+        }
+    }
+
+    /**
+     * An interrupt closes the channel; the device reopens it through its own descriptor, so it keeps
+     * reading and writing the file it opened even after that file was renamed away and another file
+     * took its path.
+     */
+    @Test
+    void aChannelClosedByInterruptReopensTheSameFileNotThePath() throws IOException {
+        try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 16 * MIB);
+                FileBlockDevice d = FileBlockDevice.create(fs.resolve("m.img"), MIB)) {
+            byte[] ours = filled(4096, (byte) 1);
+            d.write(0, ByteBuffer.wrap(ours));
+            Path moved = fs.resolve("moved.img");
+            Files.move(d.path(), moved);
+            try (FileBlockDevice impostor = FileBlockDevice.create(d.path(), MIB)) {
+                impostor.write(0, ByteBuffer.wrap(filled(4096, (byte) 2)));
+            }
+
+            Thread.currentThread().interrupt();
+            try {
+                assertThrows(InterruptedIOException.class, () -> d.read(0, ByteBuffer.allocate(4096)));
+            } finally {
+                Thread.interrupted();
+            }
+
+            ByteBuffer back = ByteBuffer.allocate(4096);
+            d.read(0, back);
+            assertArrayEquals(ours, back.array(), "the reopened channel reads another file");
+            d.write(4096, ByteBuffer.wrap(filled(4096, (byte) 3)));
+            d.flush();
+            assertArrayEquals(filled(4096, (byte) 3), Arrays.copyOfRange(Files.readAllBytes(moved), 4096, 8192));
+            assertArrayEquals(new byte[4096], Arrays.copyOfRange(Files.readAllBytes(d.path()), 4096, 8192));
+            DeviceGoneException e = assertThrows(DeviceGoneException.class, d::checkIdentity);
+            assertTrue(e.getMessage().contains("now names another file"), e.getMessage());
+        }
+    }
+
+    @Test
+    void preallocatedImagesAreFullyAllocatedAndRefusedWhenTheyDoNotFit() throws IOException {
+        try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 4 * MIB)) {
+            Path full = fs.resolve("full.img");
+            try (FileBlockDevice d = FileBlockDevice.create(full, 2 * MIB, true)) {
+                assertEquals(2 * MIB, d.sizeBytes());
+                assertTrue(FileBlockDevice.allocatedBytes(full) >= 2 * MIB, "allocated " + allocatedBytes(full));
+                assertEquals(allocatedBytes(full), FileBlockDevice.allocatedBytes(full), "st_blocks as stat(1) says");
+                ByteBuffer back = ByteBuffer.allocate(4096);
+                d.read(2 * MIB - 4096, back);
+                assertArrayEquals(new byte[4096], back.array());
+            }
+            Path sparse = fs.resolve("sparse.img");
+            FileBlockDevice.create(sparse, 2 * MIB, false).close();
+            assertEquals(0, FileBlockDevice.allocatedBytes(sparse));
+
+            Path tooBig = fs.resolve("too-big.img");
+            NoSpaceException e =
+                    assertThrows(NoSpaceException.class, () -> FileBlockDevice.create(tooBig, 4 * MIB, true));
+            assertTrue(e.getMessage().startsWith("No space left on device: preallocating"), e.getMessage());
+            assertFalse(Files.exists(tooBig), "a failed create leaves nothing behind");
+        }
+    }
+
+    private interface IoCall {
+        void run() throws IOException;
+    }
+
+    private static void truncate(Path file, long sizeBytes) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(sizeBytes);
+        }
+    }
+
+    /** Writes a page at a time until the file system says it is full. */
+    private static void fillToTheBrim(Path filler) throws IOException {
+        ByteBuffer page = ByteBuffer.allocateDirect(4096);
+        try (FileChannel channel = FileChannel.open(filler, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (long positionBytes = 0; ; positionBytes += 4096) {
+                page.clear();
+                try {
+                    channel.write(page, positionBytes);
+                } catch (IOException e) {
+                    assertEquals("No space left on device", e.getMessage());
+                    return;
+                }
+            }
+        }
     }
 
     /** Bytes the file system has allocated for the file, from {@code stat -c %b} (512-byte units). */

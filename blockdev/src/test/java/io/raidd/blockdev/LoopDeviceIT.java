@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -41,6 +42,44 @@ class LoopDeviceIT {
     @Test
     void loopDeviceWith4096ByteSectors(TestInfo info) throws Exception {
         exercise(info, 4096);
+    }
+
+    /**
+     * A device resized under us ({@code losetup --set-capacity} after the backing file shrank, as an
+     * lvreduce or a resized virtual disk would): reads and writes past the new end, and the identity
+     * check, say the device is gone. A block device answers a write past its end with ENOSPC; that is
+     * not a full file system.
+     */
+    @Test
+    void aLoopDeviceThatShrankUnderUsIsGone() throws Exception {
+        Path image = dir.resolve("shrinking.img");
+        FileBlockDevice.create(image, IMAGE_BYTES).close();
+        Path loop = attach(image, 512);
+        try (BlockDevice device = BlockDevices.open(loop, false)) {
+            byte[] tail = new byte[4096];
+            Arrays.fill(tail, (byte) 7);
+            device.write(IMAGE_BYTES - 4096, ByteBuffer.wrap(tail));
+            device.flush();
+            device.checkIdentity();
+
+            try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+                file.setLength(IMAGE_BYTES / 2);
+            }
+            run(List.of("losetup", "--set-capacity", loop.toString()));
+
+            String shrank = loop + " shrank from " + IMAGE_BYTES + " to " + IMAGE_BYTES / 2 + " bytes under raidd";
+            DeviceGoneException read = assertThrows(
+                    DeviceGoneException.class, () -> device.read(IMAGE_BYTES - 4096, ByteBuffer.allocate(4096)));
+            assertTrue(read.getMessage().startsWith(shrank), read.getMessage());
+            DeviceGoneException write = assertThrows(
+                    DeviceGoneException.class, () -> device.write(IMAGE_BYTES - 4096, ByteBuffer.wrap(tail)));
+            assertTrue(write.getMessage().startsWith(shrank), write.getMessage());
+            DeviceGoneException identity = assertThrows(DeviceGoneException.class, device::checkIdentity);
+            assertEquals(shrank, identity.getMessage());
+            device.read(0, ByteBuffer.allocate(4096));
+        } finally {
+            detach(loop);
+        }
     }
 
     private void exercise(TestInfo info, int sectorBytes) throws Exception {

@@ -62,6 +62,20 @@ class NoHolePunchingIT {
         }
     }
 
+    /** ramfs has no fallocate either: preallocation writes the zeroes itself. */
+    @Test
+    void preallocationFallsBackToWritingZeroes() throws IOException {
+        int sizeBytes = 3 << 20;
+        Path image = dir.resolve("prealloc.img");
+        try (FileBlockDevice device = FileBlockDevice.create(image, sizeBytes, true)) {
+            ByteBuffer back = ByteBuffer.allocate(sizeBytes);
+            device.read(0, back);
+            assertArrayEquals(new byte[sizeBytes], back.array());
+            assertEquals(List.of(new Extent(0, sizeBytes, false, false)), device.allocation(0, sizeBytes));
+        }
+        assertEquals(sizeBytes, java.nio.file.Files.size(image));
+    }
+
     private static void run(String... command) throws Exception {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
