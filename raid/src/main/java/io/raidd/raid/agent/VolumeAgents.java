@@ -54,6 +54,49 @@ public final class VolumeAgents implements AutoCloseable {
         if (volume.lifecycle().roster().anyRebuilding()) {
             scheduleRebuild();
         }
+        runner.addPeriodic(new Agent() {
+            @Override
+            public String action() {
+                return "retry";
+            }
+
+            @Override
+            public long doWork() {
+                retryPending();
+                return 0;
+            }
+
+            @Override
+            public boolean done() {
+                return false;
+            }
+
+            @Override
+            public long periodNanos() {
+                return RETRY_NANOS;
+            }
+        });
+    }
+
+    /** How often work that could not finish (out of space, a rebuild that stopped) is tried again. */
+    static final long RETRY_NANOS = 5_000_000_000L;
+
+    /**
+     * Tries again what stopped short: ranges a failed write left inconsistent are resynced, and a
+     * rebuild that stopped on an error (a full disk under its target, say) starts again from its
+     * checkpoint. Only when nothing else runs.
+     */
+    private void retryPending() {
+        if (runner.busy()) {
+            return;
+        }
+        java.util.List<long[]> ranges = volume.inconsistentRanges();
+        if (!ranges.isEmpty()) {
+            runner.enqueue(ResyncAgent.forRanges(volume, ranges));
+        }
+        if (volume.lifecycle().roster().anyRebuilding()) {
+            scheduleRebuild();
+        }
     }
 
     /**

@@ -134,6 +134,17 @@ public final class Member implements AutoCloseable {
         correctedReads.incrementAndGet();
     }
 
+    private final AtomicLong noSpaceErrors = new AtomicLong();
+
+    /** Writes refused for lack of space on the file system under the member (not counted as errors). */
+    public long noSpaceErrors() {
+        return noSpaceErrors.get();
+    }
+
+    void noteNoSpace() {
+        noSpaceErrors.incrementAndGet();
+    }
+
     /** I/Os that overran the member timeout. */
     public long timeouts() {
         return timeouts.get();
@@ -227,7 +238,9 @@ public final class Member implements AutoCloseable {
             try {
                 action.run();
             } catch (IOException | RuntimeException e) {
-                errors.incrementAndGet();
+                if (!(e instanceof io.raidd.blockdev.NoSpaceException)) {
+                    errors.incrementAndGet();
+                }
                 throw e;
             }
         };

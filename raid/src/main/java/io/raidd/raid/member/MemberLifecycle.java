@@ -1,6 +1,8 @@
 package io.raidd.raid.member;
 
 import io.raidd.blockdev.BlockDevice;
+import io.raidd.blockdev.DeviceGoneException;
+import io.raidd.blockdev.NoSpaceException;
 import io.raidd.raid.event.ArrayEvent;
 import io.raidd.raid.event.EventSink;
 import io.raidd.raid.event.EventType;
@@ -526,17 +528,34 @@ public final class MemberLifecycle implements AutoCloseable {
     }
 
     /**
-     * Fails the member of every failed write, zero or flush, and of every timeout. Read errors are
-     * left to the caller, which reconstructs and rewrites the block (md's read-error correction).
+     * Fails the member of every failed write, zero or flush, of every timeout, and of every I/O
+     * that found its device gone (shrunk, vanished, replaced under raidd: announced as
+     * DeviceDisappeared). Read errors are left to the caller, which reconstructs and rewrites the
+     * block (md's read-error correction).
+     *
+     * <p>Out of space is not a disk failure: the member stays, and the caller gets a {@link
+     * NoSpaceException} (after the other failures were dealt with), so the request fails with ENOSPC
+     * and what it touched is resynced once space is back.
      */
     public void failMembers(List<IoBatch.Op> failed) throws IOException {
+        NoSpaceException noSpace = null;
         for (IoBatch.Op op : failed) {
             if (op.timedOut) {
                 op.member.noteTimeout();
             }
-            if (op.kind != IoBatch.Kind.READ || op.timedOut) {
+            if (op.failure instanceof DeviceGoneException gone) {
+                fail(op.member, gone.getMessage(), EventType.DeviceDisappeared);
+            } else if (op.failure instanceof NoSpaceException ns && op.kind != IoBatch.Kind.READ) {
+                op.member.noteNoSpace();
+                noSpace = noSpace != null ? noSpace : ns;
+            } else if (op.kind != IoBatch.Kind.READ || op.timedOut) {
                 fail(op.member, op.describe());
             }
+        }
+        if (noSpace != null) {
+            throw new NoSpaceException(
+                    "array " + arrayName + ": " + noSpace.getMessage().replace(NoSpaceException.PREFIX + ": ", ""),
+                    noSpace);
         }
     }
 

@@ -50,13 +50,64 @@ public final class MemberWatchdog implements AutoCloseable {
         return expired;
     }
 
+    /** How often members are asked whether they are still the device raidd opened. */
+    static final long IDENTITY_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** Identity checks run here: a check of a hung device (stat on a FUSE file) must not stall the watchdog. */
+    private static final java.util.concurrent.ExecutorService IDENTITY =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "raidd-identity");
+                t.setDaemon(true);
+                return t;
+            });
+
+    private final java.util.Map<Member, java.util.concurrent.Future<?>> identityChecks =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private long nextIdentityCheckNanos;
+
+    /**
+     * Asks every live member's device whether it shrank, vanished or changed identity ({@link
+     * io.raidd.blockdev.BlockDevice#checkIdentity}); one that did is failed at once
+     * (DeviceDisappeared). A check still running from last time (a hung device) is not repeated.
+     */
+    public void checkIdentities() {
+        for (Member m : members.roster().everyMember()) {
+            if (!m.live() || m.device() == null) {
+                identityChecks.remove(m);
+                continue;
+            }
+            java.util.concurrent.Future<?> previous = identityChecks.get(m);
+            if (previous != null && !previous.isDone()) {
+                continue;
+            }
+            identityChecks.put(m, IDENTITY.submit(() -> {
+                try {
+                    m.device().checkIdentity();
+                } catch (io.raidd.blockdev.DeviceGoneException e) {
+                    try {
+                        members.fail(m, e.getMessage(), io.raidd.raid.event.EventType.DeviceDisappeared);
+                    } catch (Exception failing) {
+                        LOG.log(Level.ERROR, "failing {0}: {1}", m.name(), failing.getMessage());
+                    }
+                } catch (Exception e) {
+                    LOG.log(Level.DEBUG, "identity check of {0}: {1}", m.name(), e.getMessage());
+                }
+            }));
+        }
+    }
+
     private void run() {
         long periodNs =
                 Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(TimeUnit.SECONDS.toNanos(1), timeoutNs / 8));
         while (!stopped) {
             java.util.concurrent.locks.LockSupport.parkNanos(this, periodNs);
             try {
-                check(System.nanoTime());
+                long now = System.nanoTime();
+                check(now);
+                if (now - nextIdentityCheckNanos >= 0) {
+                    nextIdentityCheckNanos = now + IDENTITY_PERIOD_NANOS;
+                    checkIdentities();
+                }
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "watchdog: {0}", e.toString());
             }

@@ -139,7 +139,13 @@ final class MirrorEngine implements VolumeEngine {
                     view.write(repairs, s.disk(p.chunk(), c), s.memberOffset(p, c), dst.duplicate());
                 }
             }
-            members.failMembers(repairs.await(members.timeoutNs()));
+            try {
+                members.failMembers(repairs.await(members.timeoutNs()));
+            } catch (io.raidd.blockdev.NoSpaceException e) {
+                // The read is served all the same; the copy stays unreadable until space is back.
+                LOG.log(Level.WARNING, "array {0}: cannot rewrite an unreadable copy: {1}", arrayName, e.getMessage());
+                return;
+            }
             for (int c = 0; c < copies; c++) {
                 Member m = s.copyReader(view, p.chunk(), c);
                 if (bad[c] && m != null && m.live()) {

@@ -129,6 +129,11 @@ final class MirrorStripes implements StripeAccess {
     }
 
     @Override
+    public long stripeOfVolumeOffset(long volumeOffsetBytes) {
+        return volumeOffsetBytes / chunkBytes;
+    }
+
+    @Override
     public long[] volumeRange(long chunk) {
         return new long[] {chunk * chunkBytes, chunkLength(chunk)};
     }

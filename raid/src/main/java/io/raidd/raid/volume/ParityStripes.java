@@ -228,7 +228,13 @@ final class ParityStripes implements StripeAccess {
                 st.view.write(writes, d, st.memberOffsets[d], ByteBuffer.wrap(st.blocks[d], 0, st.lengthBytes));
             }
         }
-        members.failMembers(writes.await(members.timeoutNs()));
+        try {
+            members.failMembers(writes.await(members.timeoutNs()));
+        } catch (io.raidd.blockdev.NoSpaceException e) {
+            // The read is served all the same; the block stays unreadable until space is back.
+            LOG.log(Level.WARNING, "array {0}: cannot rewrite an unreadable block: {1}", arrayName, e.getMessage());
+            return;
+        }
         noteRepairs(st);
     }
 
@@ -297,6 +303,11 @@ final class ParityStripes implements StripeAccess {
     @Override
     public int positionOf(long stripe, int slot) {
         return slot;
+    }
+
+    @Override
+    public long stripeOfVolumeOffset(long volumeOffsetBytes) {
+        return volumeOffsetBytes / ((long) k * chunkBytes);
     }
 
     @Override

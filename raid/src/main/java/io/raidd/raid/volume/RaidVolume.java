@@ -55,6 +55,9 @@ public final class RaidVolume implements BlockDevice {
     private volatile boolean closed;
 
     private final LostRanges lost = new LostRanges();
+    /** Ranges whose redundancy a failed write may have left inconsistent (out of space): resync them. */
+    private final LostRanges inconsistent = new LostRanges();
+
     private final EventSink events;
 
     private final AtomicLong readOps = new AtomicLong();
@@ -437,6 +440,18 @@ public final class RaidVolume implements BlockDevice {
             ensureDirty();
             change.run();
             lost.covered(offsetBytes, lengthBytes);
+        } catch (io.raidd.blockdev.NoSpaceException e) {
+            // Some members took the write and some did not: redundancy over the range is unknown
+            // until it is resynced, which happens once writes find space again.
+            inconsistent.add(offsetBytes, Math.max(1, lengthBytes));
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "array {0}: write of {1}+{2} refused: {3}; resyncing that range once space is back",
+                    name,
+                    String.valueOf(offsetBytes),
+                    String.valueOf(lengthBytes),
+                    e.getMessage());
+            throw e;
         }
     }
 
@@ -526,7 +541,7 @@ public final class RaidVolume implements BlockDevice {
      * this runs and mark the array dirty again first. Returns true when it marked the array clean.
      */
     public boolean tryMarkClean() throws IOException {
-        if (!dirty || resyncPending || closed || !engine.complete()) {
+        if (!dirty || resyncPending || closed || !engine.complete() || !inconsistent.isEmpty()) {
             return false;
         }
         long exclusive = writeGate.tryWriteLock();
@@ -566,6 +581,16 @@ public final class RaidVolume implements BlockDevice {
                 name,
                 "",
                 "volume bytes " + offsetBytes + "+" + lengthBytes + ": " + why));
+    }
+
+    /** Volume ranges whose redundancy must be resynced (a write failed half-way), as {offset, length}. */
+    public List<long[]> inconsistentRanges() {
+        return inconsistent.list();
+    }
+
+    /** Called by a resync that made {@code [offsetBytes, +lengthBytes)} consistent again. */
+    public void resynced(long offsetBytes, long lengthBytes) {
+        inconsistent.covered(offsetBytes, lengthBytes);
     }
 
     /** Volume ranges lost so far, as {offset, length}. */
@@ -623,7 +648,7 @@ public final class RaidVolume implements BlockDevice {
         try {
             if (dirty && engine.complete()) {
                 flushMembers();
-                if (!resyncPending) {
+                if (!resyncPending && inconsistent.isEmpty()) {
                     metadata.markClean();
                     dirty = false;
                 }

@@ -44,6 +44,9 @@ public interface StripeAccess {
     /** The position in {@code stripe} of the block member slot {@code slot} holds. */
     int positionOf(long stripe, int slot);
 
+    /** The stripe that holds volume byte {@code volumeOffsetBytes}. */
+    long stripeOfVolumeOffset(long volumeOffsetBytes);
+
     /** The volume bytes whose data {@code stripe} holds: {offset, length}. */
     long[] volumeRange(long stripe);
 
