@@ -150,7 +150,7 @@ abstract class ChannelBlockDevice implements BlockDevice {
                 recoverChannel(ch, e, "flush", 0);
             } catch (IOException e) {
                 // ENOSPC here is writeback of earlier writes that found no space (NFS, delayed allocation).
-                throw failure(e, "flush", 0, sizeBytes());
+                throw failure(e, "flush", 0, -1);
             }
         }
     }
@@ -309,7 +309,7 @@ abstract class ChannelBlockDevice implements BlockDevice {
         if (nowBytes != sizeBytes()) {
             throw sizeChanged(
                     nowBytes,
-                    describe(operation, offsetBytes, lengthBytes) + " may have landed in a" + " truncated file",
+                    describe(operation, offsetBytes, lengthBytes) + " may have landed in a truncated file",
                     null);
         }
     }
@@ -337,7 +337,11 @@ abstract class ChannelBlockDevice implements BlockDevice {
         return DeviceErrors.classify(e, path.toString(), describe(operation, offsetBytes, lengthBytes));
     }
 
+    /** "write of 4096 bytes at offset 8192 on /srv/d3.img"; a negative length means the whole device. */
     final String describe(String operation, long offsetBytes, long lengthBytes) {
+        if (lengthBytes < 0) {
+            return operation + " on " + path;
+        }
         return operation + " of " + lengthBytes + " bytes at offset " + offsetBytes + " on " + path;
     }
 
