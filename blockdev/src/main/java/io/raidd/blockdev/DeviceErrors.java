@@ -96,7 +96,7 @@ final class DeviceErrors {
     /**
      * {@code e} as a {@link DeviceGoneException} or {@link NoSpaceException} when its errno says so
      * (the original is the cause), otherwise {@code e} itself. {@code what} names the operation and
-     * the device, as in "write of 4096 bytes at offset 8192 to /srv/d3.img".
+     * the device, as in "write of 4096 bytes at offset 8192 on /srv/d3.img".
      */
     static IOException classify(IOException e, String deviceName, String what) {
         return switch (kindOf(e)) {

@@ -33,14 +33,22 @@ public final class FileBlockDevice extends ChannelBlockDevice {
     private static final int PREALLOCATE_CHUNK_BYTES = 1 << 20;
 
     private final long sizeBytes;
+    /**
+     * Created preallocated: write-zeroes and discard zero in place (FALLOC_FL_ZERO_RANGE, or zeroes
+     * written) instead of punching holes, which a later write would need space to fill again.
+     */
+    private final boolean keepAllocated;
     /** Set once the file system said EOPNOTSUPP, so later calls skip straight to the fallback. */
     private volatile boolean punchUnsupported;
 
+    private volatile boolean zeroRangeUnsupported;
+
     private final PageCacheReader cached;
 
-    private FileBlockDevice(Path path, boolean readOnly, int fd) throws IOException {
+    private FileBlockDevice(Path path, boolean readOnly, int fd, boolean keepAllocated) throws IOException {
         super(path, readOnly, fd);
         this.sizeBytes = openedStat().sizeBytes();
+        this.keepAllocated = keepAllocated;
         this.cached = new PageCacheReader(this::openForMapping, this::currentSizeBytes, sizeBytes);
     }
 
@@ -58,6 +66,10 @@ public final class FileBlockDevice extends ChannelBlockDevice {
      * ({@code fallocate} mode 0, as {@code posix_fallocate}; by writing zeroes where the file system
      * cannot), so that writes can never fail for lack of space later. Fails with {@link
      * NoSpaceException}, leaving nothing behind, when the file system cannot hold the image.
+     *
+     * <p>The device returned for a preallocated image keeps it allocated: {@link #writeZeroes} and
+     * {@link #discard} zero in place instead of punching holes (so formatting the new member leaves it
+     * whole). A later {@link #open} does not know the image was preallocated and punches as usual.
      */
     public static FileBlockDevice create(Path path, long sizeBytes, boolean preallocate) throws IOException {
         if (sizeBytes <= 0 || sizeBytes % LOGICAL_BLOCK_BYTES != 0) {
@@ -80,7 +92,7 @@ public final class FileBlockDevice extends ChannelBlockDevice {
                 file.getChannel().force(true);
             }
             syncDirectory(path.toAbsolutePath().getParent());
-            return open(path, false);
+            return open(path, false, preallocate);
         } catch (IOException | RuntimeException e) {
             try {
                 Files.deleteIfExists(path);
@@ -93,6 +105,10 @@ public final class FileBlockDevice extends ChannelBlockDevice {
 
     /** Opens an existing image file; its current size becomes the device size. */
     public static FileBlockDevice open(Path path, boolean readOnly) throws IOException {
+        return open(path, readOnly, false);
+    }
+
+    private static FileBlockDevice open(Path path, boolean readOnly, boolean keepAllocated) throws IOException {
         if (!Files.exists(path)) {
             throw new NoSuchFileException(path.toString(), null, "image file does not exist");
         }
@@ -102,7 +118,7 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         // The libc descriptor first; the channel is opened through it, so both are the same file.
         int fd = LibC.open(path, (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_CLOEXEC);
         try {
-            return new FileBlockDevice(path, readOnly, fd);
+            return new FileBlockDevice(path, readOnly, fd, keepAllocated);
         } catch (IOException | RuntimeException e) {
             try {
                 LibC.close(fd, path);
@@ -165,7 +181,10 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         return LOGICAL_BLOCK_BYTES;
     }
 
-    /** Punches a hole; the range reads as zeroes afterwards (stronger than the contract needs). */
+    /**
+     * Punches a hole (zeroes in place on a device created preallocated); the range reads as zeroes
+     * afterwards (stronger than the contract needs).
+     */
     @Override
     public void discard(long offsetBytes, long lengthBytes) throws IOException {
         checkRange(offsetBytes, lengthBytes);
@@ -246,6 +265,10 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         if (lengthBytes == 0) {
             return;
         }
+        if (keepAllocated) {
+            zeroInPlace(operation, offsetBytes, lengthBytes);
+            return;
+        }
         if (!punchUnsupported) {
             // KEEP_SIZE never extends the file, but a punch into a truncated file is no more a success
             // than a write into one: same checks.
@@ -263,6 +286,28 @@ public final class FileBlockDevice extends ChannelBlockDevice {
                     throw failure(e, operation, offsetBytes, lengthBytes);
                 }
                 punchUnsupported = true;
+            }
+        }
+        writeZeroesByWriting(offsetBytes, lengthBytes);
+    }
+
+    /** Zeroes keeping (or allocating) the blocks: FALLOC_FL_ZERO_RANGE, or zeroes written (tmpfs). */
+    private void zeroInPlace(String operation, long offsetBytes, long lengthBytes) throws IOException {
+        if (!zeroRangeUnsupported) {
+            refuseIfShrunk(operation, offsetBytes, lengthBytes);
+            try {
+                withFd(fd -> {
+                    LibC.fallocate(
+                            fd, path(), LibC.FALLOC_FL_ZERO_RANGE | LibC.FALLOC_FL_KEEP_SIZE, offsetBytes, lengthBytes);
+                    return null;
+                });
+                checkSizeAfterWrite(operation, offsetBytes, lengthBytes);
+                return;
+            } catch (LibC.ErrnoException e) {
+                if (e.errno() != LibC.EOPNOTSUPP) {
+                    throw failure(e, operation, offsetBytes, lengthBytes);
+                }
+                zeroRangeUnsupported = true;
             }
         }
         writeZeroesByWriting(offsetBytes, lengthBytes);

@@ -286,14 +286,21 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
         }
     }
 
-    /** The check after a write: the size differs from the size at open, so the write is not trusted. */
+    /**
+     * The check after a long write: the size differs from the size at open, so the write is not
+     * trusted. (A grown file is not refused beforehand, as extension cannot damage it; short writes
+     * skip the check after, and the watchdog's checkIdentity reports the growth.)
+     */
     @Test
-    void aWriteIntoAFileThatChangedSizeIsReportedAfterwards() throws IOException {
+    void aLongWriteIntoAFileThatChangedSizeIsReportedAfterwards() throws IOException {
         try (Tmpfs fs = Tmpfs.mount(dir.resolve("tmpfs"), 16 * MIB);
                 FileBlockDevice d = FileBlockDevice.create(fs.resolve("grown.img"), MIB)) {
             truncate(d.path(), 2 * MIB);
-            DeviceGoneException e =
-                    assertThrows(DeviceGoneException.class, () -> d.write(0, ByteBuffer.wrap(filled(4096, (byte) 1))));
+            d.write(0, ByteBuffer.wrap(filled(4096, (byte) 1)));
+            assertThrows(DeviceGoneException.class, d::checkIdentity);
+            int longBytes = ChannelBlockDevice.AFTER_CHECK_MIN_BYTES;
+            DeviceGoneException e = assertThrows(
+                    DeviceGoneException.class, () -> d.write(0, ByteBuffer.wrap(filled(longBytes, (byte) 1))));
             assertTrue(
                     e.getMessage().startsWith(d.path() + " grew from 1048576 to 2097152 bytes under raidd"),
                     e.getMessage());
@@ -426,11 +433,54 @@ class FileBlockDeviceIT extends BlockDeviceContractTest {
             FileBlockDevice.create(sparse, 2 * MIB, false).close();
             assertEquals(0, FileBlockDevice.allocatedBytes(sparse));
 
+            // Zeroing a device created preallocated keeps its blocks: a hole would need space again.
+            Path kept = fs.resolve("kept.img");
+            try (FileBlockDevice d = FileBlockDevice.create(kept, MIB / 2, true)) {
+                d.write(0, ByteBuffer.wrap(filled(MIB / 2, (byte) 9)));
+                d.writeZeroes(4096, 8192);
+                d.discard(65536, 65536);
+                assertTrue(FileBlockDevice.allocatedBytes(kept) >= MIB / 2, "punched: " + allocatedBytes(kept));
+                byte[] expected = filled(MIB / 2, (byte) 9);
+                Arrays.fill(expected, 4096, 4096 + 8192, (byte) 0);
+                Arrays.fill(expected, 65536, 2 * 65536, (byte) 0);
+                ByteBuffer back = ByteBuffer.allocate(MIB / 2);
+                d.read(0, back);
+                assertArrayEquals(expected, back.array());
+            }
+            // Opened again, it is an ordinary image: zeroing punches.
+            try (FileBlockDevice d = FileBlockDevice.open(kept, false)) {
+                d.writeZeroes(0, MIB / 2);
+                assertEquals(0, FileBlockDevice.allocatedBytes(kept));
+            }
+            assertEquals(0, FileBlockDevice.allocatedBytes(sparse));
+
             Path tooBig = fs.resolve("too-big.img");
             NoSpaceException e =
                     assertThrows(NoSpaceException.class, () -> FileBlockDevice.create(tooBig, 4 * MIB, true));
             assertTrue(e.getMessage().startsWith("No space left on device: preallocating"), e.getMessage());
             assertFalse(Files.exists(tooBig), "a failed create leaves nothing behind");
+        }
+    }
+
+    /** Where the temporary directory's file system has FALLOC_FL_ZERO_RANGE (ext4, xfs), it is used. */
+    @Test
+    void aPreallocatedImageStaysAllocatedWhenZeroedOnThisFileSystem() throws IOException {
+        Path kept = dir.resolve("kept.img");
+        try (FileBlockDevice d = FileBlockDevice.create(kept, 2 * MIB, true)) {
+            d.write(0, ByteBuffer.wrap(filled(2 * MIB, (byte) 4)));
+            d.flush();
+            long allocated = FileBlockDevice.allocatedBytes(kept);
+            assertTrue(allocated >= 2 * MIB, "allocated " + allocated);
+            d.writeZeroes(MIB, MIB);
+            d.discard(0, 4096);
+            d.flush();
+            assertEquals(allocated, FileBlockDevice.allocatedBytes(kept));
+            byte[] expected = filled(2 * MIB, (byte) 4);
+            Arrays.fill(expected, MIB, 2 * MIB, (byte) 0);
+            Arrays.fill(expected, 0, 4096, (byte) 0);
+            ByteBuffer back = ByteBuffer.allocate(2 * MIB);
+            d.read(0, back);
+            assertArrayEquals(expected, back.array());
         }
     }
 

@@ -25,7 +25,8 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         description = {
             "Creates an array: writes md v1.2 superblocks (mdadm --examine reads them) onto the members.",
-            "Members that do not exist are created as sparse image files of --size bytes."
+            "Members that do not exist are created as image files of --size bytes: sparse, or fully allocated"
+                    + " with --preallocate."
         })
 final class CreateCommand implements Callable<Integer> {
 
@@ -46,6 +47,13 @@ final class CreateCommand implements Callable<Integer> {
 
     @Option(names = "--size", description = "Size of each member image to create (for example 1G).")
     String size;
+
+    @Option(
+            names = "--preallocate",
+            description = "Allocate the image files this creates in full now (fallocate) instead of sparse, so that"
+                    + " writes can never fail later because their file system filled up. Existing members are"
+                    + " left as they are.")
+    boolean preallocate;
 
     @Option(
             names = "--name",
@@ -93,7 +101,7 @@ final class CreateCommand implements Callable<Integer> {
                                 "member " + p + " does not exist; give --size to create it as an image file");
                     }
                     try {
-                        d = FileBlockDevice.create(p, sizeBytes);
+                        d = FileBlockDevice.create(p, sizeBytes, preallocate);
                     } catch (IOException e) {
                         throw new IOException("cannot create member " + p + ": " + IoErrors.reason(e), e);
                     }
