@@ -69,7 +69,7 @@ public final class FileBlockDevice extends ChannelBlockDevice {
      *
      * <p>The device returned for a preallocated image keeps it allocated: {@link #writeZeroes} and
      * {@link #discard} zero in place instead of punching holes (so formatting the new member leaves it
-     * whole). A later {@link #open} does not know the image was preallocated and punches as usual.
+     * whole), and so does a later {@link #open}, which sees the file fully allocated.
      */
     public static FileBlockDevice create(Path path, long sizeBytes, boolean preallocate) throws IOException {
         if (sizeBytes <= 0 || sizeBytes % LOGICAL_BLOCK_BYTES != 0) {
@@ -103,9 +103,18 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         }
     }
 
-    /** Opens an existing image file; its current size becomes the device size. */
+    /**
+     * Opens an existing image file; its current size becomes the device size. An image that is
+     * fully allocated (created with {@code --preallocate}, or written everywhere) stays so: discards
+     * and write-zeroes zero in place instead of punching holes that could later need space the file
+     * system no longer has.
+     */
     public static FileBlockDevice open(Path path, boolean readOnly) throws IOException {
-        return open(path, readOnly, false);
+        boolean allocated = false;
+        if (!readOnly && Files.isRegularFile(path)) {
+            allocated = allocatedBytes(path) >= Files.size(path);
+        }
+        return open(path, readOnly, allocated);
     }
 
     private static FileBlockDevice open(Path path, boolean readOnly, boolean keepAllocated) throws IOException {

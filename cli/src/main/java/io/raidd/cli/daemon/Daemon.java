@@ -163,6 +163,9 @@ public final class Daemon implements AutoCloseable {
             paths.addAll(Demo.prepare(config.demoDirectory()));
         }
         refuseSameFileTwice(paths);
+        for (String warning : SparseSpace.warnings(paths)) {
+            LOG.log(Level.WARNING, warning);
+        }
         List<NamedDevice> devices = new ArrayList<>();
         for (Path p : paths) {
             try {
