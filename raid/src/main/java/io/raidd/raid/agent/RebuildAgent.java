@@ -87,7 +87,16 @@ public final class RebuildAgent implements Agent {
         List<Member> out = new ArrayList<>(lifecycle.roster().rebuilding());
         out.sort((a, b) -> Long.compare(a.recoveredBytes(), b.recoveredBytes()));
         for (Member t : out) {
-            seen.putIfAbsent(t, false);
+            if (seen.putIfAbsent(t, false) == null) {
+                LOG.log(
+                        Level.INFO,
+                        "array {0}: rebuilding {1} into slot {2} from {3} of {4} bytes",
+                        volume.name(),
+                        t.name(),
+                        t.slot(),
+                        String.valueOf(t.recoveredBytes()),
+                        String.valueOf(memberBytes));
+            }
         }
         return out;
     }

@@ -31,11 +31,20 @@ final class Extents {
     static void appendMemberRange(
             List<Extent> out, Member member, long volumeOffsetBytes, long memberOffsetBytes, long lengthBytes)
             throws IOException {
-        if (member == null) {
+        List<Extent> extents = null;
+        if (member != null) {
+            try {
+                extents = member.allocation(memberOffsetBytes, lengthBytes);
+            } catch (IOException e) {
+                // A member that cannot say: its I/O fails it soon enough; data is always safe to report.
+                extents = null;
+            }
+        }
+        if (extents == null) {
             append(out, new Extent(volumeOffsetBytes, lengthBytes, false, false));
             return;
         }
-        for (Extent e : member.allocation(memberOffsetBytes, lengthBytes)) {
+        for (Extent e : extents) {
             long start = volumeOffsetBytes + (e.offsetBytes() - member.dataOffsetBytes() - memberOffsetBytes);
             long clipped = Math.min(e.lengthBytes(), volumeOffsetBytes + lengthBytes - start);
             if (clipped > 0) {
