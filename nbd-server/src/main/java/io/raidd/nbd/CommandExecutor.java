@@ -16,7 +16,6 @@ import static io.raidd.nbd.RequestDescriptor.FLAG_REQ_ONE;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
-import io.netty.buffer.Unpooled;
 import io.raidd.blockdev.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,7 +38,7 @@ final class CommandExecutor {
     /** Zero runs at least this long inside a read are sent as OFFSET_HOLE instead of data. */
     static final int HOLE_CHUNK_MIN_BYTES = 4096;
 
-    /** Under TLS, cached reads up to this length are copied on the event loop; longer ones go to I/O threads. */
+    /** Cached reads up to this length are copied on the event loop; longer ones go to I/O threads. */
     static final int CACHED_READ_MAX_BYTES = 1024 * 1024;
 
     private static final int ZERO_WRITE_CHUNK_BYTES = 1024 * 1024;
@@ -358,13 +357,12 @@ final class CommandExecutor {
 
     /**
      * The reply to a checked READ served from the device's memory, for the event loop; null when the
-     * read must go to an I/O thread instead: empty, a structured reply that may describe holes, or
-     * data not all in memory. On a plain connection the reply is the header followed by the device's
-     * own memory ({@link BlockDevice#viewIfCached}), which the socket write copies once, straight
-     * into the kernel; the reply goes out right away, so bytes a later write changes first are what
-     * a read overlapping it in flight may see anyway. Under TLS, where the encryption copies every
-     * byte regardless, reads up to {@link #CACHED_READ_MAX_BYTES} are copied into the reply instead
-     * ({@link BlockDevice#readIfCached}), so no mapping is read outside this call.
+     * read must go to an I/O thread instead: empty, longer than {@link #CACHED_READ_MAX_BYTES}, a
+     * structured reply that may describe holes, or data not all in memory. The bytes are copied
+     * from the device's memory into the reply here ({@link BlockDevice#readIfCached}), never handed
+     * to the socket as views of it: a member file that shrinks under raidd would then fault the
+     * socket write (EFAULT, losing the connection) or, under TLS, the encryption (SIGBUS); a copy
+     * that meets a shrunk file fails here and the read goes to the blocking path, which reports it.
      */
     ByteBuf readIfCached(NbdRequest r, ByteBufAllocator alloc) {
         int length = (int) r.lengthBytes;
@@ -372,30 +370,11 @@ final class CommandExecutor {
             return null;
         }
         try {
-            return session.encrypted() ? copyIfCached(r, alloc) : viewIfCached(r, alloc);
+            return copyIfCached(r, alloc);
         } catch (RuntimeException e) {
             // A device bug; the blocking path reports it properly.
             return null;
         }
-    }
-
-    private ByteBuf viewIfCached(NbdRequest r, ByteBufAllocator alloc) {
-        int length = (int) r.lengthBytes;
-        List<ByteBuffer> views = new ArrayList<>(4);
-        if (!device.viewIfCached(r.offsetBytes, length, views)) {
-            return null;
-        }
-        CompositeByteBuf reply = alloc.compositeDirectBuffer(1 + views.size());
-        try {
-            reply.addComponent(true, wholeReadHeader(r, alloc, 0));
-            for (ByteBuffer view : views) {
-                reply.addComponent(true, Unpooled.wrappedBuffer(view));
-            }
-        } catch (RuntimeException | Error e) {
-            reply.release();
-            throw e;
-        }
-        return completedRead(reply, length);
     }
 
     private ByteBuf copyIfCached(NbdRequest r, ByteBufAllocator alloc) {

@@ -20,9 +20,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The transmission phase of one connection: checks each decoded request on the event loop, runs it
  * on the I/O executor, and writes its reply when it completes, so replies leave in completion
  * order, not request order. The one exception is a READ whose data the device holds in memory
- * ({@link io.raidd.blockdev.BlockDevice#viewIfCached}): the event loop replies at once, with the
- * device's memory behind the header, which costs no thread hand-off and no copy and can never wait
- * for a disk. Tracks what is in flight so that DISC, a protocol violation, export
+ * ({@link io.raidd.blockdev.BlockDevice#readIfCached}): the event loop copies it into the reply at
+ * once, which costs no thread hand-off and can never wait for a disk. Tracks what is in flight so that DISC, a protocol violation, export
  * removal or server shutdown can stop reading, let every accepted request finish and be answered,
  * and only then close.
  */
