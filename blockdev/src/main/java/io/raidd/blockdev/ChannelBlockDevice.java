@@ -196,12 +196,35 @@ abstract class ChannelBlockDevice implements BlockDevice {
         }
     }
 
+    /** How long close waits for calls on the libc descriptor to finish (a hung disk may hold one for good). */
+    private static final long CLOSE_WAIT_MS = 2000;
+
     @Override
     public final void close() throws IOException {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        fdGuard.writeLock().lock();
+        boolean locked;
+        try {
+            locked = fdGuard.writeLock().tryLock(CLOSE_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            locked = false;
+        }
+        if (!locked) {
+            // A call is stuck in the kernel on this device (a hung disk or FUSE server): closing the
+            // descriptor under it is not allowed (a reused number could let it hit another file), so
+            // it stays open; the process exiting closes it. New calls are refused already.
+            System.getLogger("io.raidd.blockdev")
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "{0}: calls are still stuck in it; leaving its descriptor open",
+                            path);
+            synchronized (reopenLock) {
+                channel.close();
+            }
+            return;
+        }
         try {
             IOException failure = null;
             try {

@@ -49,7 +49,7 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         super(path, readOnly, fd);
         this.sizeBytes = openedStat().sizeBytes();
         this.keepAllocated = keepAllocated;
-        this.cached = new PageCacheReader(this::openForMapping, this::currentSizeBytes, sizeBytes);
+        this.cached = new PageCacheReader(this::openForMapping, sizeBytes);
     }
 
     /**

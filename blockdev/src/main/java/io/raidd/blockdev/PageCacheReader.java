@@ -24,13 +24,12 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *       the mapping is never stale.
  *   <li>A window is mapped through a read-only channel: the JDK extends a file shorter than the
  *       mapped region when the channel is writable, which a read must never do.
- *   <li>A file that is now shorter than the range is refused (one {@code lseek(SEEK_END)} per
- *       call), so no view is handed out over pages past its end.
- *   <li>A file shrunk under the mapping after that check makes a copy from it fault (SIGBUS, which
- *       the JVM turns into an {@link InternalError}), and a socket write from it fail with EFAULT;
- *       the copy then answers "not resident" and the caller's ordinary read reports the real
- *       problem. Views already handed out stay exposed to that: see {@link
- *       FileBlockDevice#viewIfCached} for who faults and how.
+ *   <li>No system call but mincore is made: the caller may be an event loop, and on a file whose
+ *       server hangs (FUSE) even lseek(SEEK_END) waits for it. So a file shrunk under the mapping
+ *       is not noticed here: a copy from it faults (SIGBUS, which the JVM turns into an {@link
+ *       InternalError}), {@link BlockDevice#readIfCached} then answers "not cached" and the
+ *       caller's ordinary read reports the real problem. Views handed to anyone else stay exposed
+ *       to that: see {@link FileBlockDevice#viewIfCached} for who faults and how.
  *   <li>Mappings are made lazily, {@link #WINDOW_BYTES} at a time, and never unmapped explicitly:
  *       the JVM unmaps them once unreachable (a view keeps its mapping reachable), so a view used
  *       after close stays safe.
@@ -46,19 +45,12 @@ final class PageCacheReader {
         FileChannel open() throws IOException;
     }
 
-    /** The file's size now, in bytes. */
-    interface SizeProbe {
-        long currentSizeBytes() throws IOException;
-    }
-
     private final ChannelOpener opener;
-    private final SizeProbe sizeProbe;
     private final long sizeBytes;
     private final AtomicReferenceArray<MappedByteBuffer> windows;
 
-    PageCacheReader(ChannelOpener opener, SizeProbe sizeProbe, long sizeBytes) {
+    PageCacheReader(ChannelOpener opener, long sizeBytes) {
         this.opener = opener;
-        this.sizeProbe = sizeProbe;
         this.sizeBytes = sizeBytes;
         this.windows = new AtomicReferenceArray<>((int) ((sizeBytes + WINDOW_BYTES - 1) / WINDOW_BYTES));
     }
@@ -72,10 +64,6 @@ final class PageCacheReader {
         int mark = out.size();
         long end = offsetBytes + lengthBytes;
         try {
-            if (sizeProbe.currentSizeBytes() < end) {
-                // Shrunk under us: pages past the end would fault whoever reads the views.
-                return false;
-            }
             long pos = offsetBytes;
             while (pos < end) {
                 int w = (int) (pos / WINDOW_BYTES);
