@@ -103,6 +103,7 @@ final class KernelMd {
             Map<String, String> values,
             Map<String, String> sections,
             List<String> errors,
+            /** After md's check; -1 when it was not asked for or md did not run it (see errors). */
             long mismatchCnt,
             long sizeBytes,
             String contentSha256,
@@ -416,7 +417,15 @@ final class KernelMd {
             examine.put(dev, text.toString());
         }
         boolean assembled = "1".equals(values.get("assembled"));
-        long mismatch = values.containsKey("mismatch_cnt") ? Long.parseLong(values.get("mismatch_cnt")) : -1;
+        long mismatch = -1;
+        if (values.containsKey("mismatch_cnt")) {
+            if ("check".equals(values.get("check.last_sync_action"))) {
+                mismatch = Long.parseLong(values.get("mismatch_cnt"));
+            } else {
+                errors.add("md did not run the check (last_sync_action " + values.get("check.last_sync_action")
+                        + ", writing sync_action exited " + values.get("check_rc") + ")");
+            }
+        }
         long size = values.containsKey("size_bytes") ? Long.parseLong(values.get("size_bytes")) : -1;
         String sha = null;
         long firstDifference = -2;
@@ -606,34 +615,33 @@ final class KernelMd {
             Path busybox = busybox();
             byte[] init = initScript();
 
-            MessageDigest key = digest();
-            key.update(("format " + FORMAT + "\n").getBytes(StandardCharsets.UTF_8));
-            key.update(init);
-            for (Path p : List.of(image, modules.resolve("modules.dep"), mdadm, busybox)) {
-                key.update((p + " " + Files.size(p) + " " + Files.getLastModifiedTime(p) + "\n")
-                        .getBytes(StandardCharsets.UTF_8));
-            }
-            String hash = HexFormat.of().formatHex(key.digest()).substring(0, 12);
-            Path root = Path.of(System.getProperty("raidd.kernel.cache", "/tmp/raidd-kernel-md"));
-            Path dir = root.resolve(version + "-" + hash);
+            String initrdKey = key(
+                    ("format " + FORMAT + "\n" + new String(init, StandardCharsets.UTF_8)),
+                    modules.resolve("modules.dep"),
+                    mdadm,
+                    busybox);
+            String kernelKey = key("", image);
+            Path dir = Path.of(System.getProperty("raidd.kernel.cache", "/tmp/raidd-kernel-md"), version);
             Files.createDirectories(dir);
             try (FileChannel lockFile =
                     FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
                 // Test JVMs running side by side build an entry once; the lock goes with the channel.
                 lockFile.lock();
-                Path initrd = dir.resolve("initrd.cpio.gz");
+                Path initrd = dir.resolve("initrd-" + initrdKey + ".cpio.gz");
                 if (!Files.exists(initrd)) {
                     long t0 = System.nanoTime();
+                    deleteOthers(dir, "initrd-", initrd);
                     writeAtomically(initrd, out -> writeInitramfs(out, init, mdadm, busybox, modules));
                     System.out.printf(
                             "KernelMd: built %s (%d bytes) in %d ms%n",
                             initrd, Files.size(initrd), (System.nanoTime() - t0) / 1_000_000);
                 }
                 String bootMode = System.getProperty("raidd.kernel.boot", "auto");
-                Path vmlinux = dir.resolve("vmlinux");
-                Path noVmlinux = dir.resolve("vmlinux.unusable");
+                Path vmlinux = dir.resolve("vmlinux-" + kernelKey);
+                Path noVmlinux = dir.resolve("vmlinux-" + kernelKey + ".unusable");
                 if (!bootMode.equals("bzimage") && !Files.exists(vmlinux) && !Files.exists(noVmlinux)) {
                     long t0 = System.nanoTime();
+                    deleteOthers(dir, "vmlinux-", vmlinux);
                     try {
                         byte[] elf = extractVmlinux(Files.readAllBytes(image));
                         writeAtomically(vmlinux, out -> out.write(elf));
@@ -652,6 +660,29 @@ final class KernelMd {
                 return Files.exists(vmlinux) && !bootMode.equals("bzimage")
                         ? new Artifacts(version, vmlinux, initrd, "vmlinux via PVH")
                         : new Artifacts(version, image, initrd, "bzImage");
+            }
+        }
+    }
+
+    /** A short hash of {@code text} and the paths, sizes and times of {@code files}: a cache key. */
+    private static String key(String text, Path... files) throws IOException {
+        MessageDigest key = digest();
+        key.update(text.getBytes(StandardCharsets.UTF_8));
+        for (Path p : files) {
+            key.update(("\n" + p + " " + Files.size(p) + " " + Files.getLastModifiedTime(p))
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        return HexFormat.of().formatHex(key.digest()).substring(0, 12);
+    }
+
+    /** Earlier cache entries of the same kind (older inputs): the vmlinux alone is 60+ MiB. */
+    private static void deleteOthers(Path dir, String prefix, Path keep) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                String name = p.getFileName().toString();
+                if (name.startsWith(prefix) && !p.getFileName().equals(keep.getFileName())) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
     }

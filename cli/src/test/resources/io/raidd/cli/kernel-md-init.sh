@@ -138,7 +138,9 @@ if [ -d "$md" ] && [ "$(cat "$md/array_state")" != inactive ] && [ "$(cat "$md/a
 
   if [ "$check" = 1 ]; then
     stamp check
+    kv check.last_sync_action_before "$(cat "$md/last_sync_action")"
     echo check > "$md/sync_action"
+    kv check_rc $?
     # The check starts in md's thread; until then sync_action may still read idle.
     i=0
     while [ "$(cat "$md/sync_action")" = idle ] && [ "$i" -lt 10 ]; do
@@ -147,6 +149,8 @@ if [ -d "$md" ] && [ "$(cat "$md/array_state")" != inactive ] && [ "$(cat "$md/a
     done
     wait_idle after_check
     stamp check_done
+    # Proof that a check ran (a degraded array, for one, may refuse it): md remembers the last action.
+    kv check.last_sync_action "$(cat "$md/last_sync_action")"
     kv mismatch_cnt "$(cat "$md/mismatch_cnt")"
   fi
 
