@@ -175,6 +175,17 @@ public interface BlockDevice extends AutoCloseable {
      */
     default void checkIdentity() throws IOException {}
 
+    /**
+     * Where the data at {@code offsetBytes} ends: the start of the first hole at or after it
+     * ({@code offsetBytes} itself when it lies in a hole; {@link #sizeBytes()} when no hole follows).
+     * One question however long the data run, for callers that walk a device looking for holes
+     * ({@link #allocation} walks every extent of its range). The default knows no holes.
+     */
+    default long nextHoleBytes(long offsetBytes) throws IOException {
+        checkRange(offsetBytes, 0);
+        return sizeBytes();
+    }
+
     @Override
     void close() throws IOException;
 

@@ -60,6 +60,9 @@ abstract class ChannelBlockDevice implements BlockDevice {
     private final ReentrantReadWriteLock fdGuard = new ReentrantReadWriteLock();
     private final Object reopenLock = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Calls inside the channel now: closing it waits for them, so close does not while any hang. */
+    private final java.util.concurrent.atomic.AtomicInteger inChannel = new java.util.concurrent.atomic.AtomicInteger();
+
     private volatile FileChannel channel;
 
     /** Takes over {@code fd} (the caller closes it if this throws) and opens the channel through it. */
@@ -95,7 +98,12 @@ abstract class ChannelBlockDevice implements BlockDevice {
             FileChannel ch = channel;
             int n;
             try {
-                n = ch.read(dst, positionBytes);
+                inChannel.incrementAndGet();
+                try {
+                    n = ch.read(dst, positionBytes);
+                } finally {
+                    inChannel.decrementAndGet();
+                }
             } catch (ClosedChannelException e) {
                 recoverChannel(ch, e, "read", positionBytes);
                 continue;
@@ -144,7 +152,12 @@ abstract class ChannelBlockDevice implements BlockDevice {
         while (true) {
             FileChannel ch = channel;
             try {
-                ch.force(false);
+                inChannel.incrementAndGet();
+                try {
+                    ch.force(false);
+                } finally {
+                    inChannel.decrementAndGet();
+                }
                 return;
             } catch (ClosedChannelException e) {
                 recoverChannel(ch, e, "flush", 0);
@@ -204,25 +217,26 @@ abstract class ChannelBlockDevice implements BlockDevice {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        boolean locked;
-        try {
-            locked = fdGuard.writeLock().tryLock(CLOSE_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            locked = false;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MS);
+        while (inChannel.get() > 0 && System.nanoTime() - deadline < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+        boolean locked = false;
+        if (inChannel.get() == 0) {
+            try {
+                locked = fdGuard.writeLock()
+                        .tryLock(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (!locked) {
-            // A call is stuck in the kernel on this device (a hung disk or FUSE server): closing the
-            // descriptor under it is not allowed (a reused number could let it hit another file), so
-            // it stays open; the process exiting closes it. New calls are refused already.
+            // Calls are stuck in the kernel on this device (a hung disk or FUSE server): closing a
+            // channel waits for the threads inside it, and closing the descriptor under a call is
+            // not allowed (a reused number could let it hit another file). Both stay open; the
+            // process exiting closes them. New calls are refused already.
             System.getLogger("io.raidd.blockdev")
-                    .log(
-                            System.Logger.Level.WARNING,
-                            "{0}: calls are still stuck in it; leaving its descriptor open",
-                            path);
-            synchronized (reopenLock) {
-                channel.close();
-            }
+                    .log(System.Logger.Level.WARNING, "{0}: calls are still stuck in it; leaving it open", path);
             return;
         }
         try {
@@ -421,7 +435,12 @@ abstract class ChannelBlockDevice implements BlockDevice {
         while (src.hasRemaining()) {
             FileChannel ch = channel;
             try {
-                positionBytes += ch.write(src, positionBytes);
+                inChannel.incrementAndGet();
+                try {
+                    positionBytes += ch.write(src, positionBytes);
+                } finally {
+                    inChannel.decrementAndGet();
+                }
             } catch (ClosedChannelException e) {
                 recoverChannel(ch, e, "write", positionBytes);
             } catch (IOException e) {

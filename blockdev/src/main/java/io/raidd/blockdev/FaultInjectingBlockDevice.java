@@ -467,6 +467,16 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
     }
 
     @Override
+    public long nextHoleBytes(long offsetBytes) throws IOException {
+        before("allocation", offsetBytes, 0, false, false);
+        try {
+            return inner.nextHoleBytes(offsetBytes);
+        } finally {
+            after();
+        }
+    }
+
+    @Override
     public List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
         checkRange(offsetBytes, lengthBytes);
         before("allocation", offsetBytes, lengthBytes, false, false);

@@ -255,6 +255,22 @@ public final class FileBlockDevice extends ChannelBlockDevice {
         });
     }
 
+    /** lseek(SEEK_HOLE): on tmpfs it walks the page cache to the hole, so it is asked once per run. */
+    @Override
+    public long nextHoleBytes(long offsetBytes) throws IOException {
+        checkRange(offsetBytes, 0);
+        return withFd(fd -> {
+            long hole = LibC.lseekOrNegativeErrno(fd, offsetBytes, LibC.SEEK_HOLE);
+            if (hole == -LibC.ENXIO) {
+                return sizeBytes; // at or past the end of a file that shrank: nothing to read there
+            }
+            if (hole < 0) {
+                throw LibC.error("lseek(SEEK_HOLE, " + offsetBytes + ")", path(), (int) -hole);
+            }
+            return Math.min(hole, sizeBytes);
+        });
+    }
+
     /** lseek(SEEK_END) on the libc descriptor: no struct, no lock on the file's size. */
     @Override
     long currentSizeBytes(int fd) throws IOException {

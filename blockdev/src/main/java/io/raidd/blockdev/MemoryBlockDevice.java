@@ -145,6 +145,17 @@ public final class MemoryBlockDevice implements BlockDevice {
     }
 
     @Override
+    public long nextHoleBytes(long offsetBytes) throws IOException {
+        ensureOpen();
+        checkRange(offsetBytes, 0);
+        long pos = offsetBytes;
+        while (pos < sizeBytes && pages.get((int) (pos >>> PAGE_SHIFT)) != null) {
+            pos = ((pos >>> PAGE_SHIFT) + 1) << PAGE_SHIFT;
+        }
+        return Math.min(pos, sizeBytes);
+    }
+
+    @Override
     public List<Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
         ensureOpen();
         checkRange(offsetBytes, lengthBytes);

@@ -101,13 +101,16 @@ public final class RebuildAgent implements Agent {
         return out;
     }
 
+    /**
+     * Returns how far the rebuild position moved, in member bytes (what rate limits pace, as md's
+     * sync_speed counts the recovery position: two members rebuilt together count once).
+     */
     @Override
     public long doWork() throws IOException {
         List<Member> targets = targets();
         if (targets.isEmpty()) {
             return 0;
         }
-        long before = progressBytes();
         long chunk = Math.min(targets.get(0).recoveredBytes(), memberBytes) / chunkBytes;
         List<Member> due = new ArrayList<>();
         for (Member t : targets) {
@@ -115,24 +118,41 @@ public final class RebuildAgent implements Agent {
                 due.add(t);
             }
         }
+        long moved = 0;
         if (!due.isEmpty() && chunk < memberChunks) {
-            if (!recordHoles(chunk, due)) {
-                rebuildChunks(chunk, due);
+            if (chunk < checkedUpTo || chunk >= dataUpTo) {
+                // Not where the last look found data: look for a run of holes once more.
+                checkedUpTo = chunk;
+                long holes = recordHoles(chunk, due);
+                if (holes > 0) {
+                    moved = holes;
+                } else {
+                    dataUpTo = stripes.nextHoleChunk(chunk, due);
+                }
+            }
+            if (moved == 0) {
+                moved = rebuildChunks(chunk, due, dataUpTo);
             }
         }
         finishOrCheckpoint(targets);
-        return Math.max(0, progressBytes() - before);
+        return moved * chunkBytes;
     }
 
+    /** Where the last look for holes was made, and up to where it found data (member chunks). */
+    private long checkedUpTo = Long.MAX_VALUE;
+
+    private long dataUpTo = -1;
+
     /**
-     * Records a run of chunks that are holes on every member read as zeroes on the targets. Returns
-     * false when there is no such run at {@code chunk} (or data appeared before the locks were taken).
+     * Records a run of chunks that are holes on every member read as zeroes on the targets, and
+     * returns its length; 0 when there is no such run at {@code chunk} (or data appeared before the
+     * locks were taken).
      */
-    private boolean recordHoles(long chunk, List<Member> due) throws IOException {
+    private long recordHoles(long chunk, List<Member> due) throws IOException {
         long max = Math.min(HOLE_STEP_BYTES / chunkBytes, memberChunks - chunk);
         long run = stripes.holeChunks(chunk, max, due);
         if (run == 0) {
-            return false;
+            return 0;
         }
         long[] covered = new long[(int) run * due.size()];
         int n = 0;
@@ -146,7 +166,7 @@ public final class RebuildAgent implements Agent {
             // Foreground writes may have allocated data since the first look; decide again, locked.
             long again = stripes.holeChunks(chunk, run, due);
             if (again < run) {
-                return false;
+                return 0;
             }
             stripes.zeroChunks(chunk, run, due);
             for (Member t : due) {
@@ -156,16 +176,17 @@ public final class RebuildAgent implements Agent {
             }
         }
         holeBytes += run * chunkBytes * due.size();
-        return true;
+        return run;
     }
 
-    /** Rebuilds chunk after chunk from {@code chunk} for the due targets, about {@link #STEP_BYTES}. */
-    private void rebuildChunks(long chunk, List<Member> due) throws IOException {
+    /**
+     * Rebuilds chunk after chunk from {@code chunk} for the due targets, about {@link #STEP_BYTES}
+     * of them and not past {@code until} (where a run of holes may start); returns the chunks done.
+     */
+    private long rebuildChunks(long chunk, List<Member> due, long until) throws IOException {
         long chunks = Math.max(1, STEP_BYTES / ((long) chunkBytes * due.size()));
-        for (long c = chunk; c < Math.min(memberChunks, chunk + chunks); c++) {
-            if (c > chunk && stripes.holeChunks(c, 1, due) > 0) {
-                return; // a run of holes starts: the next step records it without reading
-            }
+        long end = Math.min(memberChunks, Math.min(chunk + chunks, Math.max(chunk + 1, until)));
+        for (long c = chunk; c < end; c++) {
             List<Member> live = new ArrayList<>();
             for (Member t : due) {
                 if (t.state() == MemberState.REBUILDING) {
@@ -173,7 +194,7 @@ public final class RebuildAgent implements Agent {
                 }
             }
             if (live.isEmpty()) {
-                return;
+                return c - chunk;
             }
             if (!volume.isComplete()) {
                 throw new IOException("array " + volume.name() + " has failed: " + volume.failedMembers()
@@ -196,6 +217,7 @@ public final class RebuildAgent implements Agent {
                 }
             }
         }
+        return end - chunk;
     }
 
     private void rebuildStripe(long stripe, List<Member> targets, long chunk) throws IOException {
@@ -294,17 +316,19 @@ public final class RebuildAgent implements Agent {
         }
     }
 
+    /** Bytes rebuilt per new member (the mean when several are rebuilt together). */
     @Override
     public long doneBytes() {
-        return progressBytes();
-    }
-
-    @Override
-    public long totalBytes() {
         for (Member t : lifecycle.roster().rebuilding()) {
             seen.putIfAbsent(t, false);
         }
-        return memberBytes * seen.size();
+        return seen.isEmpty() ? 0 : progressBytes() / seen.size();
+    }
+
+    /** A member's data area: what each new member gets. */
+    @Override
+    public long totalBytes() {
+        return memberBytes;
     }
 
     @Override

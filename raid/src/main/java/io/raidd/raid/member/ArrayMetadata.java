@@ -53,6 +53,14 @@ public interface ArrayMetadata {
     /** {@code member} (spare, faulty, or a cancelled replacement) is taken out of the array. */
     void memberRemoved(Member member) throws IOException;
 
+    /**
+     * Devices whose metadata writes timed out (a hung disk): the array fails their members, so the
+     * next change does not wait for them again. Empty by default.
+     */
+    default java.util.List<BlockDevice> unresponsive() {
+        return java.util.List.of();
+    }
+
     /** For arrays without on-disk metadata (tests, scratch volumes): any device may join at offset 0. */
     ArrayMetadata NONE = new ArrayMetadata() {
         @Override

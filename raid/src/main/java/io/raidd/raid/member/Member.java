@@ -246,6 +246,11 @@ public final class Member implements AutoCloseable {
         };
     }
 
+    /** Where the data at member offset {@code offsetBytes} ends ({@link BlockDevice#nextHoleBytes}). */
+    public long nextHole(long offsetBytes) throws IOException {
+        return device.nextHoleBytes(dataOffsetBytes + offsetBytes) - dataOffsetBytes;
+    }
+
     public java.util.List<io.raidd.blockdev.Extent> allocation(long offsetBytes, long lengthBytes) throws IOException {
         return device.allocation(dataOffsetBytes + offsetBytes, lengthBytes);
     }

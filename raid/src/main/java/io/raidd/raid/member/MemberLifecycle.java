@@ -245,6 +245,17 @@ public final class MemberLifecycle implements AutoCloseable {
         }
     }
 
+    /** Fails the members whose metadata writes timed out (their disks hang). */
+    public void failUnresponsive() throws IOException {
+        for (BlockDevice d : metadata.unresponsive()) {
+            for (Member m : roster.everyMember()) {
+                if (m.device() == d) {
+                    fail(m, "its superblock write timed out after " + timeoutNs / 1_000_000 + " ms");
+                }
+            }
+        }
+    }
+
     /**
      * Fails a member on an operator's request. Refused, with the reason, when the member holds data
      * the array cannot do without.

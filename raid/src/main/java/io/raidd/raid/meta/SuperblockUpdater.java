@@ -314,6 +314,17 @@ public final class SuperblockUpdater implements ArrayMetadata {
         update("member " + member.name() + " removed");
     }
 
+    @Override
+    public synchronized List<BlockDevice> unresponsive() {
+        List<BlockDevice> out = new ArrayList<>();
+        for (Map.Entry<BlockDevice, Entry> e : entries.entrySet()) {
+            if (e.getValue().unresponsive) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
     /** Writes (and flushes) one superblock, giving up after the write timeout. */
     private void write(Entry e, Superblock sb) throws IOException {
         java.util.concurrent.Future<?> f = WRITERS.submit(() -> {

@@ -76,6 +76,37 @@ final class HoleRuns {
         return end;
     }
 
+    /**
+     * The first member chunk at or after {@code memberChunk + 1} that could be a hole on every
+     * member read: no earlier chunk can be, because some member holds data there (each member's
+     * data run is measured once, with one question, however long). The rebuild reads and computes
+     * up to there without asking again.
+     */
+    static long nextHoleChunk(
+            StripeView view, int chunkBytes, long memberChunk, long memberChunks, Collection<Member> targets)
+            throws IOException {
+        long from = memberChunk * chunkBytes;
+        long bound = from;
+        for (int slot = 0; slot < view.slots(); slot++) {
+            if (holdsTarget(view, slot, targets)) {
+                continue;
+            }
+            Member reader = view.reader(slot, from + chunkBytes);
+            if (reader == null) {
+                continue;
+            }
+            long holeAt;
+            try {
+                holeAt = reader.nextHole(from);
+            } catch (IOException e) {
+                return memberChunk + 1; // cannot say: look again at the next chunk
+            }
+            bound = Math.max(bound, holeAt);
+        }
+        long chunk = (bound + chunkBytes - 1) / chunkBytes;
+        return Math.min(memberChunks, Math.max(memberChunk + 1, chunk));
+    }
+
     /** Writes zeroes to every target over the member chunks; fails targets whose write fails. */
     static void zero(MemberLifecycle members, int chunkBytes, long memberChunk, long count, Collection<Member> targets)
             throws IOException {

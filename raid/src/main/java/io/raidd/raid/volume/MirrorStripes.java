@@ -153,6 +153,14 @@ final class MirrorStripes implements StripeAccess {
     }
 
     @Override
+    public long nextHoleChunk(long memberChunk, java.util.Collection<Member> targets) throws IOException {
+        if (!copiesShareOffsets() || copies < 2) {
+            return memberChunk + 1;
+        }
+        return HoleRuns.nextHoleChunk(view(), chunkBytes, memberChunk, memberChunks(), targets);
+    }
+
+    @Override
     public void zeroChunks(long memberChunk, long count, java.util.Collection<Member> targets) throws IOException {
         HoleRuns.zero(members, chunkBytes, memberChunk, count, targets);
     }

@@ -323,6 +323,11 @@ final class ParityStripes implements StripeAccess {
     }
 
     @Override
+    public long nextHoleChunk(long memberChunk, java.util.Collection<Member> targets) throws IOException {
+        return HoleRuns.nextHoleChunk(view(memberChunk), chunkBytes, memberChunk, stripes, targets);
+    }
+
+    @Override
     public void zeroChunks(long memberChunk, long count, java.util.Collection<Member> targets) throws IOException {
         HoleRuns.zero(members, chunkBytes, memberChunk, count, targets);
     }

@@ -532,6 +532,7 @@ public final class RaidVolume implements BlockDevice {
                     dirty = true;
                 }
             }
+            members.failUnresponsive();
         }
     }
 

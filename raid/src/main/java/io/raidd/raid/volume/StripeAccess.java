@@ -59,6 +59,13 @@ public interface StripeAccess {
      */
     long holeChunks(long memberChunk, long maxChunks, java.util.Collection<Member> targets) throws IOException;
 
+    /**
+     * The first member chunk after {@code memberChunk} that could be a hole on every member a
+     * rebuild of {@code targets} reads (no earlier one can be); {@link #memberChunks()} when none
+     * can. For levels without hole runs, the next chunk.
+     */
+    long nextHoleChunk(long memberChunk, java.util.Collection<Member> targets) throws IOException;
+
     /** Writes zeroes to {@code targets} over member chunks {@code [memberChunk, memberChunk + count)}. */
     void zeroChunks(long memberChunk, long count, java.util.Collection<Member> targets) throws IOException;
 

@@ -59,5 +59,10 @@ final class Unclosable implements BlockDevice {
     }
 
     @Override
+    public long nextHoleBytes(long offsetBytes) throws IOException {
+        return inner.nextHoleBytes(offsetBytes);
+    }
+
+    @Override
     public void close() {}
 }
