@@ -167,14 +167,16 @@ for run in $(seq 1 "$RUNS"); do
         fail_slots
         mapfile -t fresh < <(new_members idle)
         if [ -n "${ASPROF:-}" ]; then
-            jcmd "$RAIDD_PID" JVMTI.agent_load "$ASPROF" "start,event=${ASPROF_EVENT:-cpu},interval=${ASPROF_INTERVAL:-1ms},threads" > /dev/null
+            # jcmd parses key=value itself: the agent's options go in as one quoted string
+            jcmd "$RAIDD_PID" JVMTI.agent_load "$ASPROF" \
+                "\"start,event=${ASPROF_EVENT:-cpu},interval=${ASPROF_INTERVAL:-1ms},threads\"" > /dev/null
         fi
         echo -n "idle rebuild of ${#fresh[@]} member(s): "
         ctl rebuild "$SOCK" vol "$RAIDD_PID" "$DIR/rebuild.json" "${fresh[@]}" | sed 's/$/ s/'
         if [ -n "${ASPROF:-}" ]; then
             mkdir -p "${RESULTS:-$ROOT}"
             jcmd "$RAIDD_PID" JVMTI.agent_load "$ASPROF" \
-                "stop,collapsed,file=${RESULTS:-$ROOT}/profile-raid$level-run$run.collapsed" > /dev/null
+                "\"stop,collapsed,file=${RESULTS:-$ROOT}/profile-raid$level-run$run.collapsed\"" > /dev/null
             echo "profile: ${RESULTS:-$ROOT}/profile-raid$level-run$run.collapsed"
         fi
         holes=$(grep 'rebuilt (' "$DIR/raidd.err" | tail -1 | sed -n 's/.*regenerated, \([0-9]*\) bytes recorded as holes.*/\1/p')
