@@ -9,6 +9,8 @@ the requests are the same ones raidctl sends ("wait" is raidctl wait's request).
   rebuild-ctl.py call SOCK JSON                       one request; prints the result line
   rebuild-ctl.py status SOCK VOL                      {"t": monotonic s, "volume": VolumeStatus}
   rebuild-ctl.py snap PID                             CPU snapshot (process, its threads, machine)
+  rebuild-ctl.py fail SOCK VOL SLOT...                 fails the slots' members, removes them, deletes their files
+  rebuild-ctl.py add SOCK VOL NEW...                  adds the new members (rebuilds start at once)
   rebuild-ctl.py rebuild SOCK VOL PID OUT NEW...      adds NEW..., waits for the rebuild; JSON to OUT
   rebuild-ctl.py floor FIO_JSON SNAP0 SNAP1 OUT       summary of the I/O floor run
   rebuild-ctl.py load FIO_JSON OUT [S0 S1 TARGETS]    summary of a foreground run (with rebuild states)
@@ -121,6 +123,20 @@ def cpu_delta(s0, s1):
     }
 
 
+def cmd_fail(sock, vol, slots):
+    members = volume_status(sock, vol)["members"]
+    for slot in slots:
+        path = [m["path"] for m in members if m["slot"] == int(slot)][0]
+        request(sock, {"command": "fail", "volume": vol, "member": slot})
+        request(sock, {"command": "remove", "volume": vol, "member": slot})
+        os.unlink(path)  # tmpfs space: raidd has let go of it
+
+
+def cmd_add(sock, vol, paths):
+    for p in paths:
+        request(sock, {"command": "add", "volume": vol, "path": p})
+
+
 def cmd_rebuild(sock, vol, pid, out, paths):
     """Idle rebuild: add the new members, then the protocol's wait (raidctl wait) until it returns."""
     samples = []
@@ -183,7 +199,7 @@ def cmd_floor(fio_json, snap0, snap1, out):
     print("%.1f MB/s (%.2f s, fio CPU %.2f s)" % (result["bytes_per_second"] / 1e6, wall, result["fio_cpu"]))
 
 
-def cmd_load(fio_json, out, s0_path=None, s1_path=None, targets=None):
+def cmd_load(fio_json, out, s0_path=None, s1_path=None, targets=None, added_after=None, ramp=None):
     with open(fio_json) as f:
         job = json.load(f)["jobs"][0]
 
@@ -206,10 +222,15 @@ def cmd_load(fio_json, out, s0_path=None, s1_path=None, targets=None):
         v0, v1 = s0["volume"], s1["volume"]
         dt = s1["t"] - s0["t"]
         result.update({
+            "added_after_seconds": float(added_after),
+            "ramp_seconds": float(ramp),
             "rebuild_seconds": dt,
             "rebuild_bytes_per_second": (v1["sync"]["doneBytes"] - v0["sync"]["doneBytes"]) / dt,
             "targets": int(targets),
-            "still_rebuilding": v1["sync"]["action"] == "rebuild" and v1["state"] == "rebuilding",
+            # the rebuild ran for the whole measured window: it started within fio's ramp and was
+            # still running when fio ended
+            "still_rebuilding": v1["sync"]["action"] == "rebuild" and v1["state"] == "rebuilding"
+            and float(added_after) < float(ramp),
             "action_at_end": v1["sync"]["action"],
             "done_at_end": v1["sync"]["doneBytes"],
             "total": v1["sync"]["totalBytes"],
@@ -221,9 +242,9 @@ def cmd_load(fio_json, out, s0_path=None, s1_path=None, targets=None):
     line = "%.0f IOPS, p99 %.0f us (read %.0f, write %.0f)" % (
         result["iops"], result["p99_us"], result["p99_read_us"], result["p99_write_us"])
     if s0_path:
-        line += "; rebuild %.1f MB/s (all targets), %s at the end" % (
-            result["rebuild_bytes_per_second"] / 1e6,
-            "still rebuilding" if result["still_rebuilding"] else "NOT rebuilding")
+        line += "; rebuild %.1f MB/s (all targets), added %.1f s into fio's %.0f s ramp, %s at the end" % (
+            result["rebuild_bytes_per_second"] / 1e6, result["added_after_seconds"], result["ramp_seconds"],
+            "still rebuilding" if v1["sync"]["action"] == "rebuild" else "NOT rebuilding")
     print(line)
 
 
@@ -265,8 +286,8 @@ def cmd_table(paths):
     print()
     print("| level | run | floor runs s | floor CPU µs/MiB | rebuild s | raidd CPU s | raidd cores | "
           "rebuild CPU µs/MiB | raidd waiting for a CPU | status MB/s per member, median (range) | machine busy | others' CPU "
-          "| holes recorded | top raidd threads (CPU s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| holes recorded | top raidd threads (CPU s) | p99 degraded, no rebuild | raidd CPU under load: rebuild thread |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         mib = r["member_bytes"] / 1048576.0 * r["targets"]
         fl = r["floor"]
@@ -278,10 +299,15 @@ def cmd_table(paths):
             statistics.median(rates), min(rates), max(rates))) if rates else "?"
         others = cpu["machine_busy"] - cpu["proc"]
         top = ", ".join("%s %.1f" % (g, v) for g, v in list(cpu["threads"].items())[:4])
-        print("| RAID-%d | %s | %s | %.0f | %.1f | %.1f | %.2f | %.0f | %.1f s | %s | %.0f %% | %.1f s | %s | %s |" % (
+        lc = r["load_rebuild"]["cpu"]
+        agents = lc["threads"].get("raidd-agents (rebuild)", 0)
+        print("| RAID-%d | %s | %s | %.0f | %.1f | %.1f | %.2f | %.0f | %.1f s | %s | %.0f %% | %.1f s | %s | %s "
+              "| %s | %.2f cores (%.0f µs/MiB) |" % (
             r["level"], r["run"], " / ".join("%.2f" % x["seconds"] for x in fl), floor_cpu, rb["seconds"],
             cpu["proc"], cpu["proc"] / cpu["wall"], cpu["proc"] / mib * 1e6, cpu.get("runqueue", 0), status_rate,
-            100.0 * cpu["machine_busy"] / cpu["machine_capacity"], others, r.get("holes", "?"), top))
+            100.0 * cpu["machine_busy"] / cpu["machine_capacity"], others, r.get("holes", "?"), top,
+            fmt_us(r["load_degraded"]["p99_us"]) if "load_degraded" in r else "?", agents / lc["wall"],
+            agents / max(1, r["load_rebuild"]["rebuild_bytes_per_second"] * lc["wall"] / 1048576.0) * 1e6))
 
 
 def main(argv):
@@ -295,6 +321,10 @@ def main(argv):
                           if len(args) > 2 else None}))
     elif cmd == "snap":
         print(json.dumps(snap(args[0] if args else None)))
+    elif cmd == "fail":
+        cmd_fail(args[0], args[1], args[2:])
+    elif cmd == "add":
+        cmd_add(args[0], args[1], args[2:])
     elif cmd == "rebuild":
         cmd_rebuild(args[0], args[1], args[2], args[3], args[4:])
     elif cmd == "floor":

@@ -9,11 +9,14 @@
 #      after the rebuild, the faster of the two counts (a rebuild cannot move its bytes faster).
 #   2. idle rebuild: fail the member(s), add fresh image(s), time until the control protocol's
 #      "wait" (what raidctl wait sends) returns; rate = member data bytes / s per new member.
-#   3. under load: fio through NBD (random 4 KiB, 50 % reads, iodepth 8, 1 job) for LOAD_SECONDS
-#      on the healthy volume (idle p99), then the same fio with the member(s) failed and re-added
-#      one second after it starts (inside its ramp), so the whole measured window has the rebuild
-#      running; the status at the window's ends gives the rebuild rate under load, and the run is
-#      marked INVALID if the rebuild had ended by then.
+#   3. under load: fio through NBD (random 4 KiB, 50 % reads, iodepth 8, 1 job, total latency
+#      percentiles) for LOAD_SECONDS after a 3 s ramp, three times: on the healthy volume (idle
+#      p99), with the member(s) failed and no rebuild (degraded p99: what the volume costs clients
+#      without any rebuild), and with fresh member(s) added half a second after fio starts, so the
+#      rebuild runs through fio's whole measured window. The status right after the add and right
+#      after fio gives the rebuild rate under load; the run is marked INVALID if the add came after
+#      the ramp or the rebuild had ended by then (it is paced at --rebuild-min while clients are
+#      active: 1 GiB members take ~100 s at 10 MiB/s, far longer than the window).
 # The volume is filled with random data through NBD first, so the rebuild regenerates every stripe
 # (it skips stripes that are holes on every survivor); the holes it recorded are shown.
 #
@@ -35,6 +38,7 @@ if [ $# -gt 0 ]; then LEVELS=("$@"); else LEVELS=(5 6); fi
 MEMBER_SIZE=${MEMBER_SIZE:-1G}
 RUNS=${RUNS:-2}
 LOAD_SECONDS=${LOAD_SECONDS:-20}
+RAMP=3
 REBUILD_MIN=${REBUILD_MIN:-10M}
 REBUILD_MAX=${REBUILD_MAX:-}
 CHUNK=${CHUNK:-512K}
@@ -91,26 +95,17 @@ floor() {
     ctl floor "$dir/floor.fio.json" "$dir/floor-s0.json" "$dir/floor-s1.json" "$out"
 }
 
-# foreground OUT: the client workload through NBD, LOAD_SECONDS after a 2 s ramp, JSON to OUT
+# foreground OUT: the client workload through NBD, LOAD_SECONDS after a RAMP s ramp, JSON to OUT
 foreground() {
     fio --name=load --ioengine=nbd --uri="$URI" --rw=randrw --rwmixread=50 --bs=4k --iodepth=8 --numjobs=1 \
-        --size="$VOLUME_BYTES" --norandommap --randrepeat=0 --time_based --runtime="$LOAD_SECONDS" --ramp_time=2 \
+        --size="$VOLUME_BYTES" --norandommap --randrepeat=0 --time_based --runtime="$LOAD_SECONDS" --ramp_time="$RAMP" \
         --lat_percentiles=1 --unified_rw_reporting=both --output-format=json --output="$1" > /dev/null 2>&1
 }
 
 # new_members SUFFIX: paths of fresh images for the FAIL_SLOTS
 new_members() { local s; for s in "${FAIL_SLOTS[@]}"; do printf '%s\n' "$DIR/new$s-$1.img"; done; }
-# fail_slots: fails the FAIL_SLOTS, then takes them out and deletes their files (tmpfs space)
-fail_slots() {
-    local s path
-    for s in "${FAIL_SLOTS[@]}"; do
-        path=$(ctl status "$SOCK" vol | python3 -c 'import json, sys
-print([m["path"] for m in json.load(sys.stdin)["volume"]["members"] if m["slot"] == int(sys.argv[1])][0])' "$s")
-        ctl call "$SOCK" "{\"command\":\"fail\",\"volume\":\"vol\",\"member\":\"$s\"}" > /dev/null
-        ctl call "$SOCK" "{\"command\":\"remove\",\"volume\":\"vol\",\"member\":\"$s\"}" > /dev/null
-        rm -f "$path"
-    done
-}
+# fail_slots: fails the FAIL_SLOTS' members, takes them out and deletes their files (tmpfs space)
+fail_slots() { ctl fail "$SOCK" vol "${FAIL_SLOTS[@]}"; }
 
 echo "raidd rebuild benchmark: member images of $MEMBER_SIZE on $WORK_PARENT, chunk $CHUNK, $RUNS runs," \
      "foreground ${LOAD_SECONDS}s, --rebuild-min $REBUILD_MIN${REBUILD_MAX:+, --rebuild-max $REBUILD_MAX}"
@@ -183,25 +178,27 @@ for run in $(seq 1 "$RUNS"); do
         echo -n "I/O floor (after):  "
         floor "$DIR" "$DIR/floor-b.json" "${survivors[@]}" -- "${new_floor[@]}"
 
-        # 3. foreground alone, then with a rebuild under it
-        echo -n "foreground, healthy volume: "
+        # 3. foreground on the healthy volume, degraded (no rebuild), then with a rebuild under it
+        echo -n "foreground, healthy volume:  "
         foreground "$DIR/load-idle.fio.json"
         ctl load "$DIR/load-idle.fio.json" "$DIR/load-idle.json"
+        fail_slots
+        echo -n "foreground, degraded volume: "
+        foreground "$DIR/load-degraded.fio.json"
+        ctl load "$DIR/load-degraded.fio.json" "$DIR/load-degraded.json"
         mapfile -t fresh < <(new_members load)
+        started=$EPOCHREALTIME
         foreground "$DIR/load-rebuild.fio.json" &
         FIO_PID=$!
-        sleep 1
-        fail_slots
-        for f in "${fresh[@]}"; do
-            ctl call "$SOCK" "{\"command\":\"add\",\"volume\":\"vol\",\"path\":\"$f\"}" > /dev/null
-        done
-        sleep 1   # fio's 2 s ramp ends about now
+        sleep 0.5
+        ctl add "$SOCK" vol "${fresh[@]}"
+        added_after=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
         ctl status "$SOCK" vol "$RAIDD_PID" > "$DIR/load-s0.json"
         wait "$FIO_PID"; FIO_PID=""
         ctl status "$SOCK" vol "$RAIDD_PID" > "$DIR/load-s1.json"
-        echo -n "foreground, rebuilding:     "
+        echo -n "foreground, rebuilding:      "
         ctl load "$DIR/load-rebuild.fio.json" "$DIR/load-rebuild.json" "$DIR/load-s0.json" "$DIR/load-s1.json" \
-            "${#FAIL_SLOTS[@]}"
+            "${#FAIL_SLOTS[@]}" "$added_after" "$RAMP"
 
         python3 - "$DIR" "$WORK/result-raid$level-run$run.json" "$level" "$SHAPE" "$run" "$DATA_BYTES" \
             "${#FAIL_SLOTS[@]}" "${holes:-?}" <<'EOF'
@@ -213,7 +210,8 @@ def load(name):
 json.dump({"level": int(level), "shape": shape, "run": int(run), "member_bytes": int(data),
            "targets": int(targets), "holes": holes,
            "floor": [load("floor-a.json"), load("floor-b.json")], "rebuild": load("rebuild.json"),
-           "load_idle": load("load-idle.json"), "load_rebuild": load("load-rebuild.json")}, open(out, "w"))
+           "load_idle": load("load-idle.json"), "load_degraded": load("load-degraded.json"),
+           "load_rebuild": load("load-rebuild.json")}, open(out, "w"))
 EOF
         results+=("$WORK/result-raid$level-run$run.json")
         kill "$RAIDD_PID"; wait "$RAIDD_PID" 2>/dev/null || true; RAIDD_PID=""
