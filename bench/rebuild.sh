@@ -49,6 +49,10 @@ for tool in java fio python3 truncate; do
     command -v "$tool" >/dev/null || { echo "rebuild: $tool is required (fio: apt-get install fio)" >&2; exit 1; }
 done
 fio --enghelp=nbd >/dev/null 2>&1 || { echo "rebuild: this fio has no nbd engine (fio >= 3.16 built with libnbd)" >&2; exit 1; }
+if [ -n "${ASPROF:-}" ]; then
+    command -v jcmd >/dev/null || { echo "rebuild: ASPROF needs jcmd (the JDK's)" >&2; exit 1; }
+    [ -f "$ASPROF" ] || { echo "rebuild: ASPROF=$ASPROF is not a file (libasyncProfiler.so)" >&2; exit 1; }
+fi
 [ -f "$JAR" ] || { echo "rebuild: $JAR is missing; build it first: ./mvnw -B -ntp -q -pl cli -am package -DskipTests" >&2; exit 1; }
 for l in "${LEVELS[@]}"; do
     case $l in 5|6) ;; *) echo "rebuild: level $l: only 5 and 6" >&2; exit 1 ;; esac
@@ -62,10 +66,16 @@ cleanup() {
     [ -n "$FIO_PID" ] && kill "$FIO_PID" 2>/dev/null && wait "$FIO_PID" 2>/dev/null || true
     [ -n "$RAIDD_PID" ] && kill "$RAIDD_PID" 2>/dev/null && wait "$RAIDD_PID" 2>/dev/null || true
     if [ -n "$RESULTS" ]; then
-        mkdir -p "$RESULTS" && cp "$WORK"/result-*.json "$WORK"/*/raidd.err "$RESULTS"/ 2>/dev/null || true
+        mkdir -p "$RESULTS" && cp "$WORK"/result-*.json "$RESULTS"/ 2>/dev/null || true
+    fi
+    if [ $rc -ne 0 ]; then
+        if [ -n "${DIR:-}" ] && [ -f "$DIR/raidd.err" ]; then
+            echo "rebuild: the end of raidd's log:" >&2; tail -5 "$DIR/raidd.err" >&2
+            [ -n "$RESULTS" ] && cp "$DIR/raidd.err" "$RESULTS/raidd-failed.err"
+        fi
+        echo "rebuild: failed (exit $rc); see the messages above" >&2
     fi
     rm -rf "$WORK"
-    [ $rc -eq 0 ] || echo "rebuild: failed (exit $rc); see the messages above" >&2
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
