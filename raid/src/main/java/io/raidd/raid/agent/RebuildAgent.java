@@ -186,6 +186,9 @@ public final class RebuildAgent implements Agent {
     private long rebuildChunks(long chunk, List<Member> due, long until) throws IOException {
         long chunks = Math.max(1, STEP_BYTES / ((long) chunkBytes * due.size()));
         long end = Math.min(memberChunks, Math.min(chunk + chunks, Math.max(chunk + 1, until)));
+        if (stripes.rebuildsInRuns() && rebuildRun(chunk, end, due)) {
+            return end - chunk;
+        }
         for (long c = chunk; c < end; c++) {
             List<Member> live = new ArrayList<>();
             for (Member t : due) {
@@ -218,6 +221,38 @@ public final class RebuildAgent implements Agent {
             }
         }
         return end - chunk;
+    }
+
+    /**
+     * The whole run {@code [chunk, end)} at once (see {@link StripeAccess#rebuildRun}), under all its
+     * stripes' locks; false when it must go stripe by stripe.
+     */
+    private boolean rebuildRun(long chunk, long end, List<Member> due) throws IOException {
+        List<Member> live = new ArrayList<>();
+        for (Member t : due) {
+            if (t.state() == MemberState.REBUILDING) {
+                live.add(t);
+            }
+        }
+        if (live.isEmpty() || !volume.isComplete()) {
+            return false;
+        }
+        long[] run = new long[(int) (end - chunk)];
+        for (int i = 0; i < run.length; i++) {
+            run[i] = chunk + i;
+        }
+        try (StripeAccess.StripeLock lock = stripes.lockAll(run)) {
+            if (!stripes.rebuildRun(chunk, run.length, live)) {
+                return false;
+            }
+            for (Member t : live) {
+                if (t.state() == MemberState.REBUILDING) {
+                    lifecycle.recovered(t, Math.min(memberBytes, end * chunkBytes));
+                }
+            }
+        }
+        stripesRebuilt += run.length;
+        return true;
     }
 
     private void rebuildStripe(long stripe, List<Member> targets, long chunk) throws IOException {

@@ -98,10 +98,11 @@ public final class IoBatch {
          * read copied over); throws its failure; returns without effect once someone gave up on it.
          */
         void execute() throws IOException {
+            // The start time first: the watchdog reads it as soon as the state says RUNNING.
+            startNanos = System.nanoTime();
             if (!STATE.compareAndSet(this, PENDING, RUNNING)) {
                 return; // abandoned before it started
             }
-            startNanos = System.nanoTime();
             if (destination == null) {
                 try {
                     action.run();

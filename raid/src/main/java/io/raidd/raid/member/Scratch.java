@@ -20,6 +20,25 @@ public final class Scratch {
 
     private ByteBuffer directParity = ByteBuffer.allocateDirect(0);
     private ByteBuffer bounce = ByteBuffer.allocateDirect(0);
+    private ByteBuffer[] direct = new ByteBuffer[0];
+
+    /**
+     * {@code count} direct buffers of at least {@code lengthBytes} (position 0, limit {@code
+     * lengthBytes}); contents are stale. Member reads and writes from them cost the JDK no copy
+     * through a temporary direct buffer, as heap arrays do.
+     */
+    public ByteBuffer[] directBlocks(int count, int lengthBytes) {
+        if (direct.length < count) {
+            direct = java.util.Arrays.copyOf(direct, count);
+        }
+        for (int i = 0; i < count; i++) {
+            if (direct[i] == null || direct[i].capacity() < lengthBytes) {
+                direct[i] = ByteBuffer.allocateDirect(lengthBytes);
+            }
+            direct[i].clear().limit(lengthBytes);
+        }
+        return direct;
+    }
 
     /** Drops this thread's blocks: a member read that timed out may still write into them. */
     public static void discard() {

@@ -5,6 +5,7 @@ import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
 import io.raidd.raid.member.Scratch;
+import io.raidd.raid.parity.BufferParity;
 import io.raidd.raid.parity.ParityKernel;
 import io.raidd.raid.parity.Raid6Recovery;
 import java.io.IOException;
@@ -320,6 +321,105 @@ final class ParityStripes implements StripeAccess {
     public long holeChunks(long memberChunk, long maxChunks, java.util.Collection<Member> targets) throws IOException {
         long max = Math.min(maxChunks, stripes - memberChunk);
         return max <= 0 ? 0 : HoleRuns.holeChunks(view(memberChunk), chunkBytes, memberChunk, max, targets, k);
+    }
+
+    @Override
+    public boolean rebuildsInRuns() {
+        return true;
+    }
+
+    @Override
+    public boolean rebuildRun(long first, int count, java.util.Collection<Member> targets) throws IOException {
+        long from = memberOffset(first, 0);
+        int len = Math.multiplyExact(count, chunkBytes);
+        StripeView view = view(first + count - 1);
+        boolean[] target = new boolean[n];
+        for (Member t : targets) {
+            target[t.slot()] = true;
+        }
+        int lost = 0;
+        Member[] readers = new Member[n];
+        for (int d = 0; d < n; d++) {
+            if (target[d]) {
+                lost++;
+            } else if ((readers[d] = view.reader(d)) == null) {
+                return false;
+            }
+        }
+        if (lost > parityCount) {
+            return false;
+        }
+        Scratch scratch = Scratch.get();
+        ByteBuffer[] bufs = scratch.directBlocks(n, len);
+        IoBatch reads = new IoBatch();
+        for (int d = 0; d < n; d++) {
+            if (!target[d]) {
+                reads.read(readers[d], from, bufs[d].duplicate());
+            }
+        }
+        List<IoBatch.Op> failed = reads.await(members.timeoutNs());
+        if (!failed.isEmpty()) {
+            members.failMembers(failed);
+            return false; // stripe by stripe works around what cannot be read
+        }
+        if (lost == 1 && parityCount == 1) {
+            xorOthers(bufs, target, len);
+        } else {
+            regenerateRun(first, count, bufs, target, view);
+        }
+        IoBatch writes = new IoBatch();
+        for (Member t : targets) {
+            writes.write(t, from, bufs[t.slot()].duplicate());
+        }
+        members.failMembers(writes.await(members.timeoutNs()));
+        return true;
+    }
+
+    /** RAID-4/5, one target: its blocks are the XOR of every other member's, straight from the buffers. */
+    private void xorOthers(ByteBuffer[] bufs, boolean[] target, int len) {
+        ByteBuffer[] sources = new ByteBuffer[n - 1];
+        int t = -1;
+        for (int off = 0; off < len; off += ParityWrites.PARITY_WINDOW_BYTES) {
+            int length = Math.min(ParityWrites.PARITY_WINDOW_BYTES, len - off);
+            int z = 0;
+            for (int d = 0; d < n; d++) {
+                if (target[d]) {
+                    t = d;
+                } else {
+                    sources[z++] = bufs[d].duplicate().position(off);
+                }
+            }
+            BufferParity.p(sources, z, bufs[t].duplicate().position(off), length);
+        }
+    }
+
+    /** RAID-6 (or several targets): stripe by stripe through the recovery kernels, in memory. */
+    private void regenerateRun(long first, int count, ByteBuffer[] bufs, boolean[] target, StripeView view)
+            throws IOException {
+        byte[][] blocks = Scratch.get().blocks(n, chunkBytes);
+        int[] slots = new int[n];
+        long[] offsets = new long[n];
+        for (int d = 0; d < n; d++) {
+            slots[d] = d;
+        }
+        for (int j = 0; j < count; j++) {
+            long stripe = first + j;
+            int at = j * chunkBytes;
+            LoadedStripe st = new LoadedStripe(stripe, chunkBytes, blocks, slots, offsets, view);
+            st.engineState = syndromeView(stripe, blocks, chunkBytes);
+            for (int d = 0; d < n; d++) {
+                st.unreadable[d] = target[d];
+                if (!target[d]) {
+                    bufs[d].get(at, blocks[d], 0, chunkBytes);
+                }
+            }
+            regenerateUnreadable(st);
+            for (int d = 0; d < n; d++) {
+                if (target[d]) {
+                    bufs[d].put(at, blocks[d], 0, chunkBytes);
+                }
+            }
+        }
     }
 
     @Override

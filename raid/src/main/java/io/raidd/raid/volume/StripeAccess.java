@@ -66,6 +66,23 @@ public interface StripeAccess {
      */
     long nextHoleChunk(long memberChunk, java.util.Collection<Member> targets) throws IOException;
 
+    /**
+     * Rebuilds the targets' blocks of stripes {@code [first, first + count)} in bulk, with the
+     * stripes' locks held by the caller: one read per member for the whole run (large sequential
+     * requests, several stripes at once), the blocks regenerated in memory, one write per target.
+     * Returns false, having written nothing, when the run cannot be done that way (a member that is
+     * neither a target nor readable for the whole run, a read that failed, a level without runs):
+     * the caller then goes stripe by stripe.
+     */
+    default boolean rebuildRun(long first, int count, java.util.Collection<Member> targets) throws IOException {
+        return false;
+    }
+
+    /** Whether {@link #rebuildRun} can work here: stripe {@code s} is member chunk {@code s} on every member. */
+    default boolean rebuildsInRuns() {
+        return false;
+    }
+
     /** Writes zeroes to {@code targets} over member chunks {@code [memberChunk, memberChunk + count)}. */
     void zeroChunks(long memberChunk, long count, java.util.Collection<Member> targets) throws IOException;
 
