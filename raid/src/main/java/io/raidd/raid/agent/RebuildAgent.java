@@ -30,8 +30,20 @@ import java.util.function.LongSupplier;
 public final class RebuildAgent implements Agent {
     private static final System.Logger LOG = System.getLogger("io.raidd.raid");
 
-    /** Target bytes rebuilt per step by reading and computing. */
+    /**
+     * Target bytes rebuilt per step by reading and computing. A step that can go in runs goes as two
+     * runs at once, one on the agent's thread and one on a helper, so one run's reads overlap the
+     * other's parity and writes.
+     */
     static final long STEP_BYTES = 4L << 20;
+
+    /** Runs the second half of a step while the agent's thread runs the first. */
+    private static final java.util.concurrent.ExecutorService HELPERS =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "raidd-rebuild-helper");
+                t.setDaemon(true);
+                return t;
+            });
 
     /** Member bytes a step may record as holes. */
     static final long HOLE_STEP_BYTES = 1L << 30;
@@ -186,7 +198,7 @@ public final class RebuildAgent implements Agent {
     private long rebuildChunks(long chunk, List<Member> due, long until) throws IOException {
         long chunks = Math.max(1, STEP_BYTES / ((long) chunkBytes * due.size()));
         long end = Math.min(memberChunks, Math.min(chunk + chunks, Math.max(chunk + 1, until)));
-        if (stripes.rebuildsInRuns() && rebuildRun(chunk, end, due)) {
+        if (stripes.rebuildsInRuns() && rebuildRuns(chunk, end, due)) {
             return end - chunk;
         }
         for (long c = chunk; c < end; c++) {
@@ -224,10 +236,12 @@ public final class RebuildAgent implements Agent {
     }
 
     /**
-     * The whole run {@code [chunk, end)} at once (see {@link StripeAccess#rebuildRun}), under all its
-     * stripes' locks; false when it must go stripe by stripe.
+     * Rebuilds {@code [chunk, end)} as two runs at once (see {@link StripeAccess#rebuildRun}), each
+     * under all its stripes' locks, and moves the targets past both once both are written; false
+     * when any of it must go stripe by stripe (the stripe-by-stripe pass then redoes the whole step,
+     * which rewrites the same bytes).
      */
-    private boolean rebuildRun(long chunk, long end, List<Member> due) throws IOException {
+    private boolean rebuildRuns(long chunk, long end, List<Member> due) throws IOException {
         List<Member> live = new ArrayList<>();
         for (Member t : due) {
             if (t.state() == MemberState.REBUILDING) {
@@ -241,8 +255,20 @@ public final class RebuildAgent implements Agent {
         for (int i = 0; i < run.length; i++) {
             run[i] = chunk + i;
         }
+        // All the step's locks are held until the targets have moved past it: a client write that
+        // lands between the rebuild's write and the move would otherwise skip the target.
         try (StripeAccess.StripeLock lock = stripes.lockAll(run)) {
-            if (!stripes.rebuildRun(chunk, run.length, live)) {
+            long middle = end - chunk >= 2 ? chunk + (end - chunk) / 2 : end;
+            java.util.concurrent.Future<Boolean> second = middle < end
+                    ? HELPERS.submit(() -> stripes.rebuildRun(middle, (int) (end - middle), live))
+                    : java.util.concurrent.CompletableFuture.completedFuture(true);
+            boolean first;
+            try {
+                first = stripes.rebuildRun(chunk, (int) (middle - chunk), live);
+            } finally {
+                awaitQuietly(second);
+            }
+            if (!first || !join(second)) {
                 return false;
             }
             for (Member t : live) {
@@ -251,8 +277,43 @@ public final class RebuildAgent implements Agent {
                 }
             }
         }
-        stripesRebuilt += run.length;
+        stripesRebuilt += end - chunk;
         return true;
+    }
+
+    private static void awaitQuietly(java.util.concurrent.Future<Boolean> f) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                f.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                break;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static boolean join(java.util.concurrent.Future<Boolean> f) throws IOException {
+        try {
+            return f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("rebuild interrupted");
+        }
     }
 
     private void rebuildStripe(long stripe, List<Member> targets, long chunk) throws IOException {
