@@ -31,7 +31,8 @@ class StatusFormatTest {
                 new SyncStatus("replace", 1288490189L, 3006477107L, 367106252L, 5, 1),
                 10L << 20,
                 Long.MAX_VALUE,
-                List.of("1048576+65536"));
+                List.of("1048576+65536"),
+                VolumeStatus.IoCounters.NONE);
     }
 
     @Test
@@ -94,7 +95,8 @@ class StatusFormatTest {
                 new SyncStatus("idle", 0, 0, 0, -1, 0),
                 1,
                 1,
-                List.of());
+                List.of(),
+                VolumeStatus.IoCounters.NONE);
         assertEquals(2 * GIB, StatusFormat.memberDataBytes(raid10), "near=2 over 3 members");
     }
 
