@@ -32,7 +32,7 @@ class StatusFormatTest {
                 10L << 20,
                 Long.MAX_VALUE,
                 List.of("1048576+65536"),
-                VolumeStatus.IoCounters.NONE);
+                new VolumeStatus.IoCounters(120, 45, 3L << 30, 5L << 20));
     }
 
     @Test
@@ -49,6 +49,7 @@ class StatusFormatTest {
                         "         State : degraded, dirty",
                         "          Sync : replace 42.8% 1.20 GiB/2.80 GiB at 350.1 MiB/s, ETA 0:00:05 (1 more queued)",
                         "  Rebuild Rate : min 10.0 MiB/s, max unlimited",
+                        "           I/O : 120 reads (3.00 GiB), 45 writes (5.00 MiB)",
                         "",
                         "  Slot  State        Read Err  Write Err  Timeouts  Corrected  Path",
                         "     0  active              0          0         0          0  /d/d0.img",

@@ -284,7 +284,8 @@ class ControlProtocolTest {
                         "sync",
                         "rebuildMinBytesPerSecond",
                         "rebuildMaxBytesPerSecond",
-                        "lostRanges"),
+                        "lostRanges",
+                        "io"),
                 names(json));
         assertEquals(
                 List.of(
