@@ -119,6 +119,7 @@ public final class ResyncAgent implements Agent {
             for (int position : stripes.reconcile(st)) {
                 written += stripes.rewrite(st, position);
             }
+            stripes.retag(st);
             return written;
         }
     }

@@ -33,6 +33,13 @@ public enum EventType {
     ReplaceFinished(false),
     /** A stripe that cannot be reconstructed was found (rebuild or read): its data is lost. */
     DataLost(true),
+    /** A member block did not match its integrity tag (silent corruption); it is served from redundancy. */
+    CorruptionFound(true),
+    /** A block found corrupt was rewritten with good data (by a read, a scrub, a resync or a rebuild). */
+    CorruptionRepaired(false),
+    ScrubStarted(false),
+    /** A scrub ended (finished, or stopped); its findings are in its report. */
+    ScrubFinished(false),
     /** Fault injection on a live member (failure drills). */
     FaultInjected(true);
 

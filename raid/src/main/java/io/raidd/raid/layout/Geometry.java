@@ -351,6 +351,54 @@ public final class Geometry {
         return mirrorLayout;
     }
 
+    /** What a member byte holds: a kind, and for data the volume byte it is (a copy of). */
+    public record MemberByte(Kind kind, long volumeOffsetBytes) {
+        public enum Kind {
+            DATA,
+            P,
+            Q,
+            /** Outside what the array uses. */
+            UNUSED
+        }
+
+        static final MemberByte UNUSED = new MemberByte(Kind.UNUSED, -1);
+    }
+
+    /**
+     * What byte {@code memberOffsetBytes} of slot {@code slot}'s data area holds: the inverse of the
+     * layout, for reports that must say where a member block belongs in the volume.
+     */
+    public MemberByte memberByte(int slot, long memberOffsetBytes) {
+        if (memberOffsetBytes < 0 || memberOffsetBytes >= memberUsedBytes || slot < 0 || slot >= raidDisks) {
+            return MemberByte.UNUSED;
+        }
+        long memberChunk = memberOffsetBytes / chunkBytes;
+        long inChunk = memberOffsetBytes % chunkBytes;
+        if (parityLayout != null) {
+            long stripe = memberChunk;
+            if (slot == parityLayout.pDisk(stripe)) {
+                return new MemberByte(MemberByte.Kind.P, -1);
+            }
+            if (slot == parityLayout.qDisk(stripe)) {
+                return new MemberByte(MemberByte.Kind.Q, -1);
+            }
+            int k = parityLayout.dataDisks();
+            for (int i = 0; i < k; i++) {
+                if (parityLayout.dataDisk(stripe, i) == slot) {
+                    return new MemberByte(MemberByte.Kind.DATA, (stripe * k + i) * chunkBytes + inChunk);
+                }
+            }
+            return MemberByte.UNUSED;
+        }
+        long volumeChunks = (volumeSizeBytes + chunkBytes - 1) / chunkBytes;
+        long located = mirrorLayout.locate(slot, memberChunk, volumeChunks);
+        if (located < 0) {
+            return MemberByte.UNUSED;
+        }
+        long volume = located / mirrorLayout.copies() * chunkBytes + inChunk;
+        return volume < volumeSizeBytes ? new MemberByte(MemberByte.Kind.DATA, volume) : MemberByte.UNUSED;
+    }
+
     @Override
     public String toString() {
         return "RAID-" + level + (layoutName().equals("-") ? "" : " " + layoutName()) + ", " + raidDisks + " members"

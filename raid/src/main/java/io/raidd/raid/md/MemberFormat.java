@@ -41,11 +41,6 @@ public record MemberFormat(
     /** Space raidd keeps beyond the tags for its future metadata (scrub cursor, journal). */
     public static final long RAIDD_HEADROOM_BYTES = MIB;
 
-    /** Integrity tags: 4 bytes per 4 KiB data block. */
-    public static final int TAG_BYTES = 4;
-
-    public static final int TAGGED_BLOCK_BYTES = 4096;
-
     /**
      * Plans a member.
      *
@@ -63,8 +58,9 @@ public record MemberFormat(
         }
         long dataOffset = roundUp(12 * 2 + bmSpace + headroom, 2048);
         long dataOffsetBytes = dataOffset * 512;
-        long tagBytes =
-                roundUp((deviceBytes - Math.min(deviceBytes, dataOffsetBytes)) / TAGGED_BLOCK_BYTES * TAG_BYTES, 4096);
+        // Sized for the whole member past data_offset, a little more than the data area it ends up as.
+        long tagBytes = TagBlockDescriptor.tagBlocks(deviceBytes - Math.min(deviceBytes, dataOffsetBytes))
+                * TagBlockDescriptor.BLOCK_BYTES;
         long areaBytes = roundUp(RaiddAreaDescriptor.HEADER_BYTES + tagBytes + RAIDD_HEADROOM_BYTES, MIB);
         long areaOffset = (deviceBytes - areaBytes) / MIB * MIB;
         long dataSize = (areaOffset - dataOffsetBytes) / 512;

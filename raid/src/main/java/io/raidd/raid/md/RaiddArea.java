@@ -17,23 +17,31 @@ public record RaiddArea(
         long tagsOffsetBytes,
         long tagsBytes,
         long headroomOffsetBytes,
-        long headroomBytes) {
+        long headroomBytes,
+        boolean upgradedFromV1) {
 
     /** The area a {@link MemberFormat} plans, for one member. */
     public static RaiddArea of(MemberFormat f, byte[] arrayUuid, byte[] deviceUuid) {
-        long tagsOffset = f.raiddAreaOffsetBytes() + HEADER_BYTES;
-        long tagsBytes = f.dataSizeBytes() / MemberFormat.TAGGED_BLOCK_BYTES * MemberFormat.TAG_BYTES;
-        long headroomOffset = (tagsOffset + tagsBytes + 4095) / 4096 * 4096;
-        long end = f.raiddAreaOffsetBytes() + f.raiddAreaBytes();
+        return layout(arrayUuid, deviceUuid, f.raiddAreaOffsetBytes(), f.raiddAreaBytes(), f.dataSizeBytes(), false);
+    }
+
+    /** The version-2 layout of an area for {@code dataBytes} of data area. */
+    private static RaiddArea layout(
+            byte[] arrayUuid, byte[] deviceUuid, long areaOffset, long areaBytes, long dataBytes, boolean upgraded) {
+        long tagsOffset = areaOffset + HEADER_BYTES;
+        long tagsBytes = TagBlockDescriptor.tagBlocks(dataBytes) * TagBlockDescriptor.BLOCK_BYTES;
+        long headroomOffset = tagsOffset + tagsBytes;
+        long end = areaOffset + areaBytes;
         return new RaiddArea(
                 arrayUuid.clone(),
                 deviceUuid.clone(),
-                f.raiddAreaOffsetBytes(),
-                f.raiddAreaBytes(),
+                areaOffset,
+                areaBytes,
                 tagsOffset,
                 tagsBytes,
                 headroomOffset,
-                end - headroomOffset);
+                end - headroomOffset,
+                upgraded);
     }
 
     public byte[] encode() {
@@ -47,17 +55,23 @@ public record RaiddArea(
         b.putLong(AREA_BYTES_OFFSET, areaBytes);
         b.putLong(TAGS_OFFSET_OFFSET, tagsOffsetBytes);
         b.putLong(TAGS_BYTES_OFFSET, tagsBytes);
-        b.putInt(TAG_BLOCK_BYTES_OFFSET, MemberFormat.TAGGED_BLOCK_BYTES);
-        b.putInt(TAG_BYTES_OFFSET, MemberFormat.TAG_BYTES);
+        b.putInt(TAG_BLOCK_BYTES_OFFSET, TagBlockDescriptor.TAGGED_BYTES);
+        b.putInt(TAG_BYTES_OFFSET, TagBlockDescriptor.TAG_BYTES);
         b.putLong(HEADROOM_OFFSET_OFFSET, headroomOffsetBytes);
         b.putLong(HEADROOM_BYTES_OFFSET, headroomBytes);
+        b.putInt(TAGS_PER_BLOCK_OFFSET, TagBlockDescriptor.TAGS_PER_BLOCK);
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, CRC_OFFSET);
         b.putInt(CRC_OFFSET, (int) crc.getValue());
         return b.array();
     }
 
-    public static RaiddArea decode(byte[] block) throws InvalidSuperblockException {
+    /**
+     * Decodes a header. A version-1 header comes back in the version-2 layout with {@link
+     * #upgradedFromV1} set (the caller writes it back and zeroes the tags) when its area can hold
+     * the version-2 tags for {@code dataBytes} of data; otherwise it is refused.
+     */
+    public static RaiddArea decode(byte[] block, long dataBytes) throws InvalidSuperblockException {
         ByteBuffer b = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
         if (b.getLong(MAGIC_OFFSET) != MAGIC) {
             throw new InvalidSuperblockException("no raidd area header");
@@ -67,13 +81,27 @@ public record RaiddArea(
         if ((int) crc.getValue() != b.getInt(CRC_OFFSET)) {
             throw new InvalidSuperblockException("raidd area header checksum mismatch");
         }
-        if (b.getInt(VERSION_OFFSET) != VERSION) {
-            throw new InvalidSuperblockException("unsupported raidd area version " + b.getInt(VERSION_OFFSET));
-        }
+        int version = b.getInt(VERSION_OFFSET);
         byte[] array = new byte[16];
         byte[] device = new byte[16];
         b.get(ARRAY_UUID_OFFSET, array);
         b.get(DEVICE_UUID_OFFSET, device);
+        if (version == 1) {
+            RaiddArea v2 =
+                    layout(array, device, b.getLong(AREA_OFFSET_OFFSET), b.getLong(AREA_BYTES_OFFSET), dataBytes, true);
+            if (v2.headroomBytes() < 0) {
+                throw new InvalidSuperblockException("raidd area version 1 too small for version-2 tags");
+            }
+            return v2;
+        }
+        if (version != VERSION) {
+            throw new InvalidSuperblockException("unsupported raidd area version " + version);
+        }
+        if (b.getInt(TAGS_PER_BLOCK_OFFSET) != TagBlockDescriptor.TAGS_PER_BLOCK
+                || b.getInt(TAG_BLOCK_BYTES_OFFSET) != TagBlockDescriptor.TAGGED_BYTES
+                || b.getInt(TAG_BYTES_OFFSET) != TagBlockDescriptor.TAG_BYTES) {
+            throw new InvalidSuperblockException("raidd area tag geometry not supported");
+        }
         return new RaiddArea(
                 array,
                 device,
@@ -82,7 +110,8 @@ public record RaiddArea(
                 b.getLong(TAGS_OFFSET_OFFSET),
                 b.getLong(TAGS_BYTES_OFFSET),
                 b.getLong(HEADROOM_OFFSET_OFFSET),
-                b.getLong(HEADROOM_BYTES_OFFSET));
+                b.getLong(HEADROOM_BYTES_OFFSET),
+                false);
     }
 
     /** Writes the header and zeroes the tag region (punched where the device supports it). */
@@ -100,6 +129,6 @@ public record RaiddArea(
         }
         ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES);
         device.read(offset, buf);
-        return decode(buf.array());
+        return decode(buf.array(), sb.dataSizeBytes());
     }
 }

@@ -8,7 +8,7 @@ package io.raidd.raid.md;
  * <pre>
  *  0               8               12              16
  *  +---------------+---------------+---------------+
- *  | magic "RAIDDMD1"              | version (1)   | header bytes (4096)
+ *  | magic "RAIDDMD1"              | version (2)   | header bytes (4096)
  *  +---------------+---------------+---------------+---------------+
  *  | array uuid (16, as md's set_uuid)                             |  16
  *  +---------------------------------------------------------------+
@@ -20,20 +20,26 @@ package io.raidd.raid.md;
  *  +---------------+---------------+-------------------------------+
  *  | tag block (4096)| tag bytes(4)| headroom offset (u64)         |  80
  *  +---------------+---------------+-------------------------------+
- *  | headroom bytes (u64)          | reserved, zero ...            |  96
- *  +-------------------------------+                               |
+ *  | headroom bytes (u64)          | tags/block(u32)| reserved ... |  96
+ *  +-------------------------------+---------------+               |
  *  | ...                                            crc32c (u32)   | 4092
  *  +---------------------------------------------------------------+
  * </pre>
  *
- * <p>The tags region holds one CRC32C per 4 KiB block of this member's data area (4 bytes each);
- * the headroom is reserved for the scrub cursor and journal.
+ * <p>The tags region holds the integrity tags of this member's data area, one CRC32C per 4 KiB block,
+ * in checksummed 4 KiB tag blocks of 1023 tags ({@link TagBlockDescriptor}); the headroom is
+ * reserved for the scrub cursor and journal.
+ *
+ * <p>Version 1 stored the tags densely (1024 per block, no checksum) and was never written with any
+ * tag; raidd upgrades such a header in place ({@link RaiddArea#upgradedFromV1}) when its area can
+ * hold the version-2 tags, which it can for every member planned by the same {@link MemberFormat}
+ * rounding up to a MiB (the tags grow by 1/1023).
  */
 public final class RaiddAreaDescriptor {
     private RaiddAreaDescriptor() {}
 
     public static final long MAGIC = 0x31444d4444494152L; // "RAIDDMD1" read little-endian
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int HEADER_BYTES = 4096;
 
     public static final int MAGIC_OFFSET = 0;
@@ -49,5 +55,8 @@ public final class RaiddAreaDescriptor {
     public static final int TAG_BYTES_OFFSET = 84;
     public static final int HEADROOM_OFFSET_OFFSET = 88;
     public static final int HEADROOM_BYTES_OFFSET = 96;
+    /** Version 2: tags per tag block (1023). */
+    public static final int TAGS_PER_BLOCK_OFFSET = 104;
+
     public static final int CRC_OFFSET = HEADER_BYTES - 4;
 }

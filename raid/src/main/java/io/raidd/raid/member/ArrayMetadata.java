@@ -61,6 +61,18 @@ public interface ArrayMetadata {
         return java.util.List.of();
     }
 
+    /**
+     * Where {@code member}'s integrity tags live ({@link io.raidd.raid.md.RaiddAreaDescriptor}), or
+     * null when it has none: no raidd area (a member md made), or one that belongs to another array
+     * or device. A version-1 area is upgraded in place first.
+     */
+    default TagsLocation tagsLocation(Member member) throws IOException {
+        return null;
+    }
+
+    /** A member's tags region and the data area it covers, in bytes on the member's device. */
+    record TagsLocation(long dataBytes, long tagsOffsetBytes) {}
+
     /** For arrays without on-disk metadata (tests, scratch volumes): any device may join at offset 0. */
     ArrayMetadata NONE = new ArrayMetadata() {
         @Override

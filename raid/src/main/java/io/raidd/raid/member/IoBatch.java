@@ -174,6 +174,13 @@ public final class IoBatch {
         return add(new Op(m, Kind.READ, offsetBytes, scratchDst.remaining(), m.read(offsetBytes, scratchDst), null));
     }
 
+    /** {@link #read}, checking the integrity tags as {@code verify} says. */
+    public Op read(Member m, long offsetBytes, ByteBuffer scratchDst, Member.Verify verify) {
+        scratchReads = true;
+        return add(new Op(
+                m, Kind.READ, offsetBytes, scratchDst.remaining(), m.read(offsetBytes, scratchDst, verify), null));
+    }
+
     /** Reads into memory that is not the calling thread's own (a caller's buffer): bounced. */
     public Op readInto(Member m, long offsetBytes, ByteBuffer dst) {
         return add(new Op(m, Kind.READ, offsetBytes, dst.remaining(), null, dst));

@@ -30,6 +30,22 @@ public final class Member implements AutoCloseable {
     private final AtomicLong writeErrors = new AtomicLong();
     private final AtomicLong timeouts = new AtomicLong();
     private final AtomicLong correctedReads = new AtomicLong();
+    private final AtomicLong corruptReads = new AtomicLong();
+
+    /** The member's integrity tags; null when it has none (no raidd area: an md-made member). */
+    private volatile IntegrityTags tags;
+    /** Whether ordinary reads check the tags (scrubs always do). */
+    private volatile boolean verifyReads = true;
+
+    /** Whether a read checks the integrity tags. */
+    public enum Verify {
+        /** As the volume is configured ({@code --verify-reads}). */
+        AS_CONFIGURED,
+        /** Always (the scrubber). */
+        ALWAYS,
+        /** Never (a resync that recomputes the tags, a syndrome check that looks at raw bytes). */
+        NEVER
+    }
 
     /** An active member. */
     public Member(int slot, String name, BlockDevice device, long dataOffsetBytes, int ioThreads) {
@@ -110,6 +126,25 @@ public final class Member implements AutoCloseable {
     /** Data-area bytes below which a REBUILDING member is in sync (everything for ACTIVE). */
     public long recoveredBytes() {
         return state == MemberState.ACTIVE ? Long.MAX_VALUE : recoveredBytes;
+    }
+
+    /** Gives the member its integrity tags (before it takes I/O). */
+    public void attachTags(IntegrityTags tags) {
+        this.tags = tags;
+    }
+
+    /** The member's integrity tags, or null. */
+    public IntegrityTags tags() {
+        return tags;
+    }
+
+    public void verifyReads(boolean on) {
+        this.verifyReads = on;
+    }
+
+    /** Reads whose bytes did not match their integrity tags (each a read error served from redundancy). */
+    public long corruptReads() {
+        return corruptReads.get();
     }
 
     /** Why the member is not active, or null. */
@@ -209,35 +244,90 @@ public final class Member implements AutoCloseable {
      * blocking read.
      */
     public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        return live() && device.readIfCached(dataOffsetBytes + offsetBytes, dst);
+        if (!live()) {
+            return false;
+        }
+        IntegrityTags t = tags;
+        ByteBuffer data = t == null || !verifyReads ? null : dst.slice(dst.position(), dst.remaining());
+        if (!device.readIfCached(dataOffsetBytes + offsetBytes, dst)) {
+            return false;
+        }
+        if (data != null && !t.verifyCached(offsetBytes, data)) {
+            dst.position(dst.position() - data.remaining());
+            return false; // a tag not in memory, a part block, or a mismatch: the blocking read decides
+        }
+        return true;
     }
 
     IoAction read(long offsetBytes, ByteBuffer dst) {
-        return counted(readErrors, () -> device.read(dataOffsetBytes + offsetBytes, dst));
+        return read(offsetBytes, dst, Verify.AS_CONFIGURED);
+    }
+
+    IoAction read(long offsetBytes, ByteBuffer dst, Verify verify) {
+        return counted(readErrors, () -> {
+            IntegrityTags t = tags;
+            if (t == null) {
+                device.read(dataOffsetBytes + offsetBytes, dst);
+            } else {
+                t.read(offsetBytes, dst, verify == Verify.ALWAYS || (verify == Verify.AS_CONFIGURED && verifyReads));
+            }
+        });
     }
 
     IoAction write(long offsetBytes, ByteBuffer src) {
-        return counted(writeErrors, () -> device.write(dataOffsetBytes + offsetBytes, src));
+        return counted(writeErrors, () -> {
+            IntegrityTags t = tags;
+            if (t == null) {
+                device.write(dataOffsetBytes + offsetBytes, src);
+            } else {
+                t.write(offsetBytes, java.util.List.of(src), () -> device.write(dataOffsetBytes + offsetBytes, src));
+            }
+        });
     }
 
     /** One member write of the buffers' concatenation ({@link BlockDevice#writeGathered}). */
     IoAction writeGathered(long offsetBytes, java.util.List<ByteBuffer> srcs) {
-        return counted(writeErrors, () -> device.writeGathered(dataOffsetBytes + offsetBytes, srcs));
+        return counted(writeErrors, () -> {
+            IntegrityTags t = tags;
+            if (t == null) {
+                device.writeGathered(dataOffsetBytes + offsetBytes, srcs);
+            } else {
+                t.write(offsetBytes, srcs, () -> device.writeGathered(dataOffsetBytes + offsetBytes, srcs));
+            }
+        });
     }
 
     IoAction writeZeroes(long offsetBytes, long lengthBytes) {
-        return counted(writeErrors, () -> device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes));
+        return counted(writeErrors, () -> {
+            IntegrityTags t = tags;
+            if (t == null) {
+                device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes);
+            } else {
+                t.writeZeroes(
+                        offsetBytes, lengthBytes, () -> device.writeZeroes(dataOffsetBytes + offsetBytes, lengthBytes));
+            }
+        });
     }
 
+    /** Writes dirty tag blocks back, then fdatasync. */
     IoAction flush() {
-        return counted(writeErrors, device::flush);
+        return counted(writeErrors, () -> {
+            IntegrityTags t = tags;
+            if (t != null) {
+                t.flush();
+            }
+            device.flush();
+        });
     }
 
-    /** {@code action}, counting its failures in {@code errors}. */
-    private static IoAction counted(AtomicLong errors, IoAction action) {
+    /** {@code action}, counting its failures in {@code errors} (corruption apart). */
+    private IoAction counted(AtomicLong errors, IoAction action) {
         return () -> {
             try {
                 action.run();
+            } catch (CorruptBlockException e) {
+                corruptReads.incrementAndGet();
+                throw e;
             } catch (IOException | RuntimeException e) {
                 if (!(e instanceof io.raidd.blockdev.NoSpaceException)) {
                     errors.incrementAndGet();
@@ -339,6 +429,10 @@ public final class Member implements AutoCloseable {
             closed = true;
         }
         closeThreads();
+        IntegrityTags t = tags;
+        if (t != null && state != MemberState.FAULTY) {
+            t.close();
+        }
         if (device != null) {
             device.close();
         }

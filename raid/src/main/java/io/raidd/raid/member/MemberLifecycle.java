@@ -76,6 +76,81 @@ public final class MemberLifecycle implements AutoCloseable {
         publish();
     }
 
+    private volatile TagCache tagCache;
+    private volatile boolean verifyReads = true;
+
+    /**
+     * Gives every member with integrity tags on its device ({@link ArrayMetadata#tagsLocation})
+     * their in-memory form, held in {@code cache}; members added later get theirs as they join.
+     */
+    public void integrity(TagCache cache, boolean verifyReads) throws IOException {
+        this.tagCache = cache;
+        this.verifyReads = verifyReads;
+        for (Member m : roster.everyMember()) {
+            attachTags(m);
+        }
+    }
+
+    public TagCache tagCache() {
+        return tagCache;
+    }
+
+    private void attachTags(Member m) throws IOException {
+        TagCache cache = tagCache;
+        if (cache == null || m.device() == null || m.tags() != null) {
+            return;
+        }
+        m.verifyReads(verifyReads);
+        ArrayMetadata.TagsLocation where = metadata.tagsLocation(m);
+        if (where != null) {
+            IntegrityTags tags = new IntegrityTags(
+                    m.name(), m.device(), m.dataOffsetBytes(), where.dataBytes(), where.tagsOffsetBytes(), cache);
+            tags.listener(new IntegrityTags.Listener() {
+                @Override
+                public void found(long[] blockOffsetsBytes) {
+                    events.emit(ArrayEvent.of(
+                            EventType.CorruptionFound,
+                            arrayName,
+                            m.name(),
+                            blockOffsetsBytes.length + " block(s) do not match their integrity tags: "
+                                    + describeBlocks(m, blockOffsetsBytes)));
+                }
+
+                @Override
+                public void repaired(long blockOffsetBytes) {
+                    events.emit(ArrayEvent.of(
+                            EventType.CorruptionRepaired,
+                            arrayName,
+                            m.name(),
+                            "rewritten: " + describeBlocks(m, new long[] {blockOffsetBytes})));
+                }
+            });
+            m.attachTags(tags);
+        }
+    }
+
+    /** "member offset 8192 (volume offset 1056768)" for each block, P/Q named as such; at most 8. */
+    private String describeBlocks(Member m, long[] blockOffsetsBytes) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < blockOffsetsBytes.length && i < 8; i++) {
+            io.raidd.raid.layout.Geometry.MemberByte where = geometry.memberByte(m.slot(), blockOffsetsBytes[i]);
+            sb.append(i == 0 ? "" : ", ")
+                    .append("member offset ")
+                    .append(blockOffsetsBytes[i])
+                    .append(
+                            switch (where.kind()) {
+                                case DATA -> " (volume offset " + where.volumeOffsetBytes() + ")";
+                                case P -> " (P)";
+                                case Q -> " (Q)";
+                                case UNUSED -> "";
+                            });
+        }
+        if (blockOffsetsBytes.length > 8) {
+            sb.append(", ...");
+        }
+        return sb.toString();
+    }
+
     private void publish() {
         roster = new Roster(primary, replacement, others);
     }
@@ -292,6 +367,7 @@ public final class MemberLifecycle implements AutoCloseable {
         synchronized (this) {
             try {
                 metadata.memberAdded(m);
+                attachTags(m);
             } catch (IOException | RuntimeException e) {
                 m.closeThreads();
                 throw e;
@@ -339,6 +415,7 @@ public final class MemberLifecycle implements AutoCloseable {
             m.startRebuild(slot, 0);
             try {
                 metadata.memberAdded(m);
+                attachTags(m);
             } catch (IOException | RuntimeException e) {
                 m.closeThreads();
                 throw e;

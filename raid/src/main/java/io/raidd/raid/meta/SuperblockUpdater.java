@@ -120,6 +120,50 @@ public final class SuperblockUpdater implements ArrayMetadata {
         }
     }
 
+    @Override
+    public TagsLocation tagsLocation(Member member) throws IOException {
+        Superblock sb;
+        synchronized (this) {
+            Entry e = entries.get(member.device());
+            if (e == null) {
+                return null;
+            }
+            sb = e.sb;
+        }
+        io.raidd.raid.md.RaiddArea area;
+        try {
+            area = io.raidd.raid.md.RaiddArea.read(member.device(), sb);
+        } catch (io.raidd.raid.md.InvalidSuperblockException e) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "array {0}: {1}: {2}; no integrity tags on it",
+                    arrayName,
+                    member.name(),
+                    e.getMessage());
+            return null;
+        }
+        if (!Arrays.equals(area.arrayUuid(), sb.setUuid()) || !Arrays.equals(area.deviceUuid(), sb.deviceUuid())) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "array {0}: {1}: its raidd area belongs to another array or device; no integrity tags on it",
+                    arrayName,
+                    member.name());
+            return null;
+        }
+        if (area.upgradedFromV1()) {
+            // Version 1 never held a tag: the region is zeroes (all unknown) once the header says 2.
+            member.device().writeZeroes(area.tagsOffsetBytes(), area.tagsBytes());
+            member.device().write(area.areaOffsetBytes(), java.nio.ByteBuffer.wrap(area.encode()));
+            member.device().flush();
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "array {0}: {1}: raidd area upgraded to version 2 (checksummed tag blocks)",
+                    arrayName,
+                    member.name());
+        }
+        return new TagsLocation(sb.dataSizeBytes(), area.tagsOffsetBytes());
+    }
+
     /** The superblock last written (or read) for a member's device, or null when it is not in the array. */
     public synchronized Superblock superblock(BlockDevice device) {
         Entry e = entries.get(device);

@@ -92,6 +92,23 @@ public final class LoadedStripe {
         return issued - failed.size();
     }
 
+    /**
+     * Records the integrity tags of every position's block as loaded (and regenerated) now, on the
+     * members that hold it in sync: for a resync, which holds the stripe lock and has made the
+     * stripe consistent, and trusts its data over tags that an unclean stop may have left stale.
+     */
+    void retag() throws IOException {
+        for (int p = 0; p < slots.length; p++) {
+            for (Member m : view.writers(slots[p])) {
+                boolean current = m.state() == io.raidd.raid.member.MemberState.ACTIVE
+                        || m.recoveredBytes() >= memberOffsets[p] + lengthBytes;
+                if (m.tags() != null && current) {
+                    m.tags().retag(memberOffsets[p], blocks[p], lengthBytes);
+                }
+            }
+        }
+    }
+
     /** How many positions could not be read. */
     public int unreadableCount() {
         int n = 0;

@@ -96,6 +96,11 @@ public final class RaidVolume implements BlockDevice {
                 b.events,
                 b.config.memberTimeoutNs(),
                 b.config.ioThreadsPerMember());
+        try {
+            members.integrity(new io.raidd.raid.member.TagCache(b.config.tagCacheBytes()), b.config.verifyReads());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("array " + name + ": integrity tags: " + e.getMessage(), e);
+        }
         this.watchdog = new MemberWatchdog(name, members, b.config.memberTimeoutNs());
         this.watchdog.start();
         if (geometry.parityLayout() != null) {
@@ -112,6 +117,15 @@ public final class RaidVolume implements BlockDevice {
         }
         this.dirty = !b.clean;
         this.resyncPending = !b.clean && engine.stripes().stripeCount() > 0;
+        if (resyncPending) {
+            // Data and tags are written apart: after an unclean stop a tag may not match what was
+            // written just before it. The resync recomputes them; until it passes, they are not checked.
+            for (Member m : members.roster().everyMember()) {
+                if (m.tags() != null) {
+                    m.tags().trustBelow(0);
+                }
+            }
+        }
         this.nanoClock = b.nanoClock;
         this.safeModeDelayNs = b.config.safeModeDelayNs();
         this.lastWriteNanos = nanoClock.getAsLong();
@@ -621,6 +635,12 @@ public final class RaidVolume implements BlockDevice {
     /** Called by the resync once it has walked the whole array: redundancy is consistent again. */
     public void resyncFinished() {
         resyncPending = false;
+        // Every stripe's tags were recomputed on the way (StripeAccess#retag): they count again.
+        for (Member m : members.roster().everyMember()) {
+            if (m.tags() != null) {
+                m.tags().trustBelow(Long.MAX_VALUE);
+            }
+        }
     }
 
     /** The safe-mode delay this volume was configured with (0: only at shutdown). */

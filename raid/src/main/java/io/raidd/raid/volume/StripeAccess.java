@@ -124,6 +124,14 @@ public interface StripeAccess {
         return rewrite(stripe, position, null);
     }
 
+    /**
+     * Records the integrity tags of a loaded, consistent stripe's blocks on the members that hold
+     * them (see {@link LoadedStripe#retag}); the stripe's lock is held.
+     */
+    default void retag(LoadedStripe stripe) throws IOException {
+        stripe.retag();
+    }
+
     /** A stripe lock; closing it twice is harmless. */
     interface StripeLock extends AutoCloseable {
         @Override
