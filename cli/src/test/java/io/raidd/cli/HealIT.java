@@ -66,9 +66,9 @@ class HealIT {
     }
 
     /** fio exited 0, every job reported error 0, and it did verify blocks. */
-    private static void assertFioClean(Tools.Result r, Path output) throws Exception {
+    private static void assertFioClean(Tools.Result r, Path output, RaiddProcess raidd) throws Exception {
         String json = Files.exists(output) ? Files.readString(output) : "";
-        assertEquals(0, r.exitCode(), r.command() + "\n" + r.stderr() + json);
+        assertEquals(0, r.exitCode(), r.command() + "\n" + r.stderr() + json + "\nraidd: " + raidd.process.describe());
         JsonNode root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
         long verified = 0;
         for (JsonNode job : root.path("jobs")) {
@@ -140,7 +140,7 @@ class HealIT {
                                 m.path("path").asText());
                     }
                 }
-                assertFioClean(load.get(FIO_TIMEOUT.toSeconds(), TimeUnit.SECONDS), output);
+                assertFioClean(load.get(FIO_TIMEOUT.toSeconds(), TimeUnit.SECONDS), output, raidd);
                 assertEquals(0, raidd.terminate());
                 System.out.printf("RAID-%d of %d: %d members rebuilt under fio in %d ms%n", level, n, slots.size(), ms);
             }
@@ -185,7 +185,7 @@ class HealIT {
                 Path spare = scratch.resolve("spare.img");
                 raidd.ok("add", "heal", spare.toString());
                 assertEquals(0, raidd.raidctl("wait", "heal").exitCode());
-                assertFioClean(load.get(FIO_TIMEOUT.toSeconds(), TimeUnit.SECONDS), output);
+                assertFioClean(load.get(FIO_TIMEOUT.toSeconds(), TimeUnit.SECONDS), output, raidd);
                 assertEquals(0, raidd.terminate());
                 assertEquals(List.of(), mdMismatches(5, List.of(spare, members.get(1), fresh, members.get(3))));
             }

@@ -365,7 +365,7 @@ public final class RebuildAgent implements Agent {
                 continue;
             }
             if (t.recoveredBytes() >= memberBytes) {
-                lifecycle.markInSync(t);
+                lifecycle.markInSync(t, stripes::drain);
                 seen.put(t, true);
                 LOG.log(
                         Level.INFO,

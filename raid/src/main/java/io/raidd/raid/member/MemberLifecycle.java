@@ -528,9 +528,11 @@ public final class MemberLifecycle implements AutoCloseable {
 
     /**
      * A rebuild finished: {@code member} is in sync. A rebuilt spare becomes ACTIVE in its slot; a
-     * replacement takes its slot and the member it replaced leaves the array (and is closed).
+     * replacement takes its slot and the member it replaced leaves the array: it stays readable and
+     * writable until {@code drain} has returned (stripe operations that started before the change
+     * may still use it; md likewise waits for the old device's pending I/O), then it is closed.
      */
-    public void markInSync(Member member) throws IOException {
+    public void markInSync(Member member, Runnable drain) throws IOException {
         List<ArrayEvent> announce = new ArrayList<>();
         Member retired = null;
         if (!flushed(member)) {
@@ -544,7 +546,6 @@ public final class MemberLifecycle implements AutoCloseable {
             boolean wasReplacement = replacement[slot] == member;
             if (wasReplacement) {
                 retired = primary[slot];
-                retired.markFaulty("replaced by " + member.name());
                 retired.detach();
                 primary[slot] = member;
                 replacement[slot] = null;
@@ -571,6 +572,8 @@ public final class MemberLifecycle implements AutoCloseable {
         }
         announce.forEach(events::emit);
         if (retired != null) {
+            drain.run();
+            retired.markFaulty("replaced by " + member.name());
             retired.close();
         }
     }

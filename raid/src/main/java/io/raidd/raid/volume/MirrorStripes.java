@@ -102,6 +102,11 @@ final class MirrorStripes implements StripeAccess {
     }
 
     @Override
+    public void drain() {
+        locks.drain();
+    }
+
+    @Override
     public int chunkBytes() {
         return chunkBytes;
     }

@@ -287,6 +287,11 @@ final class ParityStripes implements StripeAccess {
     }
 
     @Override
+    public void drain() {
+        locks.drain();
+    }
+
+    @Override
     public int chunkBytes() {
         return chunkBytes;
     }

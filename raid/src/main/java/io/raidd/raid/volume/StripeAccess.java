@@ -28,6 +28,13 @@ public interface StripeAccess {
      */
     StripeLock lockAll(long[] stripes);
 
+    /**
+     * Returns once every stripe lock held at the time of the call has been released: every stripe
+     * operation that decided what to use from an earlier roster has finished. The caller holds no
+     * stripe lock.
+     */
+    void drain();
+
     /** Bytes each position of a stripe occupies on its member (the chunk size). */
     int chunkBytes();
 

@@ -193,6 +193,40 @@ class HealTest {
         assertEquals(0, sb.featureMap() & SuperblockDescriptor.FEATURE_REPLACEMENT);
     }
 
+    /**
+     * A stripe operation that decided from the roster before a hot replace finished may still read
+     * and write the member being replaced: it must stay usable until the stripes are drained. (CI
+     * caught a client write failing with EIO when the retired member was failed at once: the write's
+     * read of it failed and, another member being faulty, nothing could reconstruct the stripe.)
+     */
+    @Test
+    void aReplacedMemberServesOperationsThatStartedBeforeTheSwapUntilDrained() throws IOException {
+        List<NamedDevice> m = create(5, 4);
+        NamedDevice replacement = fresh("new");
+        try (RaidVolume v = open(m, false)) {
+            Member old = v.members().get(1);
+            Member r = v.lifecycle().replace(old, replacement.name(), replacement.device());
+            io.raidd.raid.member.Roster before = v.lifecycle().roster();
+            List<String> inDrain = new ArrayList<>();
+            v.lifecycle().markInSync(r, () -> {
+                io.raidd.raid.member.IoBatch batch = new io.raidd.raid.member.IoBatch();
+                batch.readInto(before.primary(1), 0, ByteBuffer.allocate(4096));
+                batch.write(before.primary(1), 4096, ByteBuffer.allocate(4096));
+                try {
+                    for (io.raidd.raid.member.IoBatch.Op op : batch.await(10_000_000_000L)) {
+                        inDrain.add(op.describe());
+                    }
+                } catch (IOException e) {
+                    inDrain.add(e.toString());
+                }
+                inDrain.add("state " + old.state().label());
+            });
+            assertEquals(List.of("state active"), inDrain, "the old member worked until drained");
+            assertEquals(MemberState.FAULTY, old.state(), "then it left");
+            assertEquals(r, v.lifecycle().roster().primary(1));
+        }
+    }
+
     @Test
     void aSpareWaitsAndTakesOverWhenAMemberFails() throws IOException {
         List<NamedDevice> m = create(6, 5);
