@@ -137,8 +137,13 @@ public final class IntegrityTags {
         }
         ByteBuffer whole = ByteBuffer.allocate((int) (alignedEnd - alignedStart));
         device.read(dataOffsetBytes + alignedStart, whole);
-        verify(alignedStart, whole.clear());
-        dst.put(whole.position((int) (offsetBytes - alignedStart)).limit((int) (offsetBytes - alignedStart + length)));
+        try {
+            verify(alignedStart, whole.clear());
+        } finally {
+            // Also when corrupt: the caller may use the good blocks (CorruptBlockException).
+            dst.put(whole.position((int) (offsetBytes - alignedStart))
+                    .limit((int) (offsetBytes - alignedStart + length)));
+        }
     }
 
     /**

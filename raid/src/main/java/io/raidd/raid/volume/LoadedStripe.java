@@ -17,6 +17,12 @@ public final class LoadedStripe {
     final int lengthBytes;
     final byte[][] blocks;
     final boolean[] unreadable;
+    /**
+     * For an unreadable position whose read failed only its integrity check: the byte ranges of the
+     * block ({@code [from, to)} pairs, ascending) that are bad; the rest of the block was read and is
+     * good. Null where the whole position is unreadable.
+     */
+    final long[][] corruptRanges;
     /** The member slot of each position. */
     final int[] slots;
     /** Where each position starts in its member's data area. */
@@ -33,6 +39,7 @@ public final class LoadedStripe {
         this.slots = slots;
         this.memberOffsets = memberOffsets;
         this.unreadable = new boolean[slots.length];
+        this.corruptRanges = new long[slots.length][];
         this.view = view;
     }
 

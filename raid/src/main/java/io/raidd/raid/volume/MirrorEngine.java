@@ -2,6 +2,7 @@ package io.raidd.raid.volume;
 
 import io.raidd.blockdev.Extent;
 import io.raidd.raid.layout.MirrorLayout;
+import io.raidd.raid.member.CorruptBlockException;
 import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
@@ -112,10 +113,46 @@ final class MirrorEngine implements VolumeEngine {
                         arrayName,
                         failedRead.member.name(),
                         failedRead.describe());
+                if (failedRead.failure instanceof CorruptBlockException corrupt && p.lengthBytes() > BLOCK_BYTES) {
+                    // Each copy may be bad in other blocks of the piece: served block by block, the
+                    // failed copy counted bad only in its bad blocks.
+                    long[] badRanges = corrupt.rangesWithin(failedRead.offsetBytes, p.lengthBytes());
+                    for (int in = p.inChunkBytes(); in < p.endInChunkBytes(); ) {
+                        int len = Math.min(p.endInChunkBytes() - in, BLOCK_BYTES - in % BLOCK_BYTES);
+                        int at = in - p.inChunkBytes();
+                        boolean[] badHere = new boolean[copies];
+                        for (int r = 0; r < badRanges.length; r += 2) {
+                            if (at < badRanges[r + 1] && at + len > badRanges[r]) {
+                                for (int c = 0; c < copies; c++) {
+                                    badHere[c] |= s.copyReader(view, p.chunk(), c) == failedRead.member;
+                                }
+                            }
+                        }
+                        serveFromCopies(
+                                view,
+                                new Piece(p.chunk(), in, len, p.bufferOffsetBytes() + at),
+                                dst.slice(dst.position() + at, len),
+                                badHere);
+                        in += len;
+                    }
+                    return;
+                }
                 for (int c = 0; c < copies; c++) {
                     bad[c] = s.copyReader(view, p.chunk(), c) == failedRead.member && !failedRead.timedOut;
                 }
             }
+            serveFromCopies(view, p, dst, bad);
+        }
+    }
+
+    private static final int BLOCK_BYTES = io.raidd.raid.md.TagBlockDescriptor.TAGGED_BYTES;
+
+    /**
+     * Reads {@code p} from the first copy that is not known {@code bad} and reads, then rewrites the
+     * copies that failed (md's read-error correction). Under the chunk's lock.
+     */
+    private void serveFromCopies(StripeView view, Piece p, ByteBuffer dst, boolean[] bad) throws IOException {
+        {
             int good = -1;
             for (int c = 0; c < copies && good < 0; c++) {
                 if (bad[c] || !s.copyReadable(view, p.chunk(), c)) {

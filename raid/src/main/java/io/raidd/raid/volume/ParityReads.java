@@ -1,5 +1,6 @@
 package io.raidd.raid.volume;
 
+import io.raidd.raid.member.CorruptBlockException;
 import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.Member;
 import java.io.IOException;
@@ -83,8 +84,9 @@ final class ParityReads {
                         failedRead.member.name(),
                         failedRead.describe());
             }
-            LoadedStripe st =
-                    s.loadHull(stripe, p.inChunkBytes(), p.endInChunkBytes(), failedRead == null ? -1 : disk, view);
+            // A member that failed only its integrity check is read again: its good blocks count.
+            boolean suspect = failedRead != null && !(failedRead.failure instanceof CorruptBlockException);
+            LoadedStripe st = s.loadHull(stripe, p.inChunkBytes(), p.endInChunkBytes(), suspect ? disk : -1, view);
             s.regenerateUnreadable(st);
             dst.put(st.blocks[disk], 0, p.lengthBytes());
             s.repair(st);

@@ -1,6 +1,7 @@
 package io.raidd.raid.volume;
 
 import io.raidd.raid.layout.ParityLayout;
+import io.raidd.raid.member.CorruptBlockException;
 import io.raidd.raid.member.IoBatch;
 import io.raidd.raid.member.Member;
 import io.raidd.raid.member.MemberLifecycle;
@@ -153,7 +154,11 @@ final class ParityStripes implements StripeAccess {
             }
             members.failMembers(failed);
             for (IoBatch.Op op : failed) {
-                st.unreadable[op.member.slot()] = true;
+                int d = op.member.slot();
+                st.unreadable[d] = true;
+                if (!op.timedOut && op.failure instanceof CorruptBlockException corrupt) {
+                    st.corruptRanges[d] = corrupt.rangesWithin(offsets[d], len);
+                }
                 if (!op.timedOut) {
                     LOG.log(
                             Level.INFO,
@@ -169,13 +174,57 @@ final class ParityStripes implements StripeAccess {
 
     /** Rebuilds the unreadable blocks of a loaded stripe (data, and parity for the repair). */
     void regenerateUnreadable(LoadedStripe st) throws IOException {
+        boolean partly = false;
+        for (long[] r : st.corruptRanges) {
+            partly |= r != null;
+        }
+        if (!partly) {
+            regenerate(st, 0, st.lengthBytes);
+            return;
+        }
+        // Some positions are bad only in some blocks (integrity mismatches): each run of bytes is
+        // regenerated from what is good in it, so two members bad in different blocks of one
+        // stripe are both recovered.
+        java.util.TreeSet<Long> cuts = new java.util.TreeSet<>(List.of(0L, (long) st.lengthBytes));
+        for (long[] r : st.corruptRanges) {
+            if (r != null) {
+                for (long b : r) {
+                    cuts.add(b);
+                }
+            }
+        }
+        long from = 0;
+        for (long to : cuts.tailSet(1L)) {
+            regenerate(st, (int) from, (int) (to - from));
+            from = to;
+        }
+    }
+
+    /** Whether position {@code d}'s bytes in {@code [from, from + len)} are lost (the run never straddles a cut). */
+    private static boolean lost(LoadedStripe st, int d, int from) {
+        if (!st.unreadable[d]) {
+            return false;
+        }
+        long[] r = st.corruptRanges[d];
+        if (r == null) {
+            return true;
+        }
+        for (int i = 0; i < r.length; i += 2) {
+            if (from >= r[i] && from < r[i + 1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void regenerate(LoadedStripe st, int from, int len) throws IOException {
         int lostA = -1;
         int lostB = -1;
         int lost = 0;
         for (int i = 0; i < k + parityCount; i++) {
             int disk =
                     i < k ? layout.dataDisk(st.stripe, i) : i == k ? layout.pDisk(st.stripe) : layout.qDisk(st.stripe);
-            if (st.unreadable[disk]) {
+            if (lost(st, disk, from)) {
                 int index = i < k ? layout.syndromeIndex(st.stripe, i) : i;
                 lost++;
                 if (lostA < 0) {
@@ -190,9 +239,9 @@ final class ParityStripes implements StripeAccess {
                     + describeUnreadable(st));
         }
         if (lost == 1) {
-            recovery.recover(syn(st), k, lostA, 0, st.lengthBytes);
+            recovery.recover(syn(st), k, lostA, from, len);
         } else if (lost == 2) {
-            recovery.recover(syn(st), k, lostA, lostB, 0, st.lengthBytes);
+            recovery.recover(syn(st), k, lostA, lostB, from, len);
         }
     }
 
