@@ -152,9 +152,11 @@ class HealIT {
     void hotReplaceNeverLowersRedundancyEvenWhenAnotherMemberFails() throws Exception {
         try (Scratch scratch = new Scratch("raidd-replace-")) {
             List<Path> members = scratch.members("m", 4);
-            Scratch.create(5, "64K", "64M", "heal", members);
+            // Allocated members (nothing for the rebuild to skip) and a crawling rebuild: the replace
+            // is surely still running when the other member fails; then it is let go.
+            Scratch.create(5, "64K", "64M", "heal", members, "--preallocate");
             Path output = scratch.resolve("fio.json");
-            try (RaiddProcess raidd = RaiddProcess.start(members, RATES)) {
+            try (RaiddProcess raidd = RaiddProcess.start(members, "--rebuild-max", "256K", "--rebuild-min", "256K")) {
                 long volumeBytes = raidd.status("heal").path("sizeBytes").asLong();
                 CompletableFuture<Tools.Result> load = fio(raidd.uri, output, 30, volumeBytes / 2);
                 Path fresh = scratch.resolve("new2.img");
@@ -173,6 +175,7 @@ class HealIT {
                 // Another member dies in the middle: the member being replaced still serves its
                 // slot, so the volume has what it needs and fio sees nothing.
                 raidd.ok("fail", "heal", "0");
+                raidd.ok("rebuild", "heal", "--speed-limit", "16M", "--min", "8M");
                 JarProcess wait = raidd.raidctl("wait", "heal");
                 assertEquals(1, wait.exitCode(), "not healthy yet: slot 0 is faulty\n" + wait.describe());
                 JsonNode after = raidd.status("heal");

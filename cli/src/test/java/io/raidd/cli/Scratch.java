@@ -46,9 +46,10 @@ final class Scratch implements AutoCloseable {
     }
 
     /** Creates an array with {@code raidctl create} (in process); fails the test if it does not exit 0. */
-    static void create(int level, String chunk, String memberSize, String name, List<Path> members) {
+    static void create(int level, String chunk, String memberSize, String name, List<Path> members, String... options) {
         List<String> args = new ArrayList<>(List.of(
                 "create", "--level", Integer.toString(level), "--chunk", chunk, "--size", memberSize, "--name", name));
+        args.addAll(List.of(options));
         members.forEach(p -> args.add(p.toString()));
         assertEquals(0, RaidctlMain.run(args.toArray(String[]::new)), "raidctl " + String.join(" ", args));
     }
