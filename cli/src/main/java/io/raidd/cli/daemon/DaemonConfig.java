@@ -35,6 +35,9 @@ import java.util.Objects;
  * allow-fault-injection yes|no  # let raidctl inject faults into live members (drills only)
  * rebuild-max unlimited       # rate a rebuild or resync may reach when the volume is idle (50M, 1G, unlimited)
  * rebuild-min 10M             # rate it keeps under foreground I/O
+ * verify-reads on|off         # check integrity tags on every read (default on); repeatable
+ * verify-reads NAME=off       #   ... or for one volume
+ * tag-cache 64M               # memory for integrity tags per volume (1 MiB of tags covers 1 GiB)
  * </pre>
  */
 public record DaemonConfig(
@@ -52,7 +55,10 @@ public record DaemonConfig(
         String eventProgram,
         boolean allowFaultInjection,
         long rebuildMinBytesPerSecond,
-        long rebuildMaxBytesPerSecond) {
+        long rebuildMaxBytesPerSecond,
+        boolean verifyReads,
+        java.util.Map<String, Boolean> verifyReadsByVolume,
+        long tagCacheBytes) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_SAFE_MODE_DELAY = Duration.ofSeconds(2);
@@ -85,8 +91,14 @@ public record DaemonConfig(
         }
     }
 
+    public static final long DEFAULT_TAG_CACHE_BYTES = io.raidd.raid.volume.RaidVolumeConfig.DEFAULT.tagCacheBytes();
+
     public DaemonConfig {
         members = List.copyOf(members);
+        verifyReadsByVolume = java.util.Map.copyOf(verifyReadsByVolume);
+        if (tagCacheBytes < 4096) {
+            throw new IllegalArgumentException("--tag-cache must be at least 4K");
+        }
         listen = List.copyOf(listen);
         if (members.isEmpty() && demoDirectory == null) {
             throw new IllegalArgumentException(
@@ -113,6 +125,11 @@ public record DaemonConfig(
             throw new IllegalArgumentException("--rebuild-min " + formatRate(rebuildMinBytesPerSecond)
                     + " is above --rebuild-max " + formatRate(rebuildMaxBytesPerSecond));
         }
+    }
+
+    /** Whether reads of volume {@code name} check integrity tags. */
+    public boolean verifyReads(String name) {
+        return verifyReadsByVolume.getOrDefault(name, verifyReads);
     }
 
     /** The rebuild and resync rate limits every volume starts with. */
@@ -143,6 +160,22 @@ public record DaemonConfig(
 
         public long rebuildMaxBytesPerSecond = DEFAULT_REBUILD_MAX_BYTES_PER_SECOND;
 
+        public boolean verifyReads = true;
+        public final java.util.Map<String, Boolean> verifyReadsByVolume = new java.util.HashMap<>();
+        public long tagCacheBytes = DEFAULT_TAG_CACHE_BYTES;
+
+        /** {@code on}, {@code off}, or {@code VOLUME=on|off}. */
+        public void verifyReads(String setting) {
+            int eq = setting.indexOf('=');
+            if (eq < 0) {
+                verifyReads = parseYesNo(setting);
+            } else if (eq == 0) {
+                throw new IllegalArgumentException("--verify-reads " + setting + ": no volume name before '='");
+            } else {
+                verifyReadsByVolume.put(setting.substring(0, eq), parseYesNo(setting.substring(eq + 1)));
+            }
+        }
+
         public DaemonConfig build() {
             List<HostPort> addresses = new ArrayList<>(listen);
             if (!listenGiven && addresses.isEmpty()) {
@@ -165,7 +198,10 @@ public record DaemonConfig(
                     rebuildMinBytesPerSecond != null
                             ? rebuildMinBytesPerSecond
                             : Math.min(DEFAULT_REBUILD_MIN_BYTES_PER_SECOND, rebuildMaxBytesPerSecond),
-                    rebuildMaxBytesPerSecond);
+                    rebuildMaxBytesPerSecond,
+                    verifyReads,
+                    verifyReadsByVolume,
+                    tagCacheBytes);
         }
 
         /** Applies a config file; settings given later (flags) override or add to these. */
@@ -208,6 +244,8 @@ public record DaemonConfig(
                         case "allow-fault-injection" -> allowFaultInjection = parseYesNo(words[1]);
                         case "rebuild-max" -> rebuildMaxBytesPerSecond = parseRate(words[1]);
                         case "rebuild-min" -> rebuildMinBytesPerSecond = parseRate(words[1]);
+                        case "verify-reads" -> verifyReads(words[1]);
+                        case "tag-cache" -> tagCacheBytes = Sizes.parse(words[1]);
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
