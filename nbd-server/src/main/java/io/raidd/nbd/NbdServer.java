@@ -110,7 +110,7 @@ public final class NbdServer implements AutoCloseable {
         LOG.log(
                 System.Logger.Level.INFO,
                 () -> "NBD server listening on " + bound + " (" + (transport.isNative() ? "epoll" : "nio") + ", TLS "
-                        + config.tlsMode() + ")");
+                        + config.tlsMode() + "); " + limits());
         return bound;
     }
 
@@ -219,10 +219,27 @@ public final class NbdServer implements AutoCloseable {
         return Optional.ofNullable(registry.get(exportName)).map(e -> e.stats);
     }
 
-    /** Bytes currently held for in-flight requests across all connections (for tests and metrics). */
-    long inFlightBytes() {
+    /** The memory limits, as the start-up line shows them. */
+    public String limits() {
+        return "client data buffered up to " + Sizes.format(config.maxBufferedBytes())
+                + " in all, per connection up to "
+                + config.maxInFlightRequestsPerConnection() + " requests, "
+                + Sizes.format(config.maxReplyBytesPerConnection()) + " of replies and "
+                + Sizes.format(config.maxPayloadBytesPerConnection())
+                + " of write payload (at most an equal share of the whole each); stalled connections closed after "
+                + config.stallTimeout().toSeconds() + " s";
+    }
+
+    /** Bytes of READ replies and WRITE payloads held across all connections (for tests and metrics). */
+    public long bufferedBytes() {
         ServerContext c = context;
-        return c == null ? 0 : c.sharedBudget.usedBytes();
+        return c == null ? 0 : c.bufferBudget.usedBytes();
+    }
+
+    /** Connections with requests in flight, among which the buffer ceiling is shared. */
+    public int busyConnections() {
+        ServerContext c = context;
+        return c == null ? 0 : c.bufferBudget.activeConnections();
     }
 
     /** Open client connections, negotiating or transmitting. */
