@@ -2,6 +2,7 @@ package io.raidd.cli.daemon;
 
 import io.raidd.cli.Sizes;
 import io.raidd.cli.control.ControlPath;
+import io.raidd.nbd.NbdServerConfig;
 import io.raidd.nbd.TlsMode;
 import io.raidd.raid.agent.RateLimits;
 import java.io.IOException;
@@ -35,6 +36,8 @@ import java.util.Objects;
  * allow-fault-injection yes|no  # let raidctl inject faults into live members (drills only)
  * rebuild-max unlimited       # rate a rebuild or resync may reach when the volume is idle (50M, 1G, unlimited)
  * rebuild-min 10M             # rate it keeps under foreground I/O
+ * max-buffered 256M           # ceiling on client data held in memory (default: sized for the machine)
+ * stall-timeout 3m            # close a connection that leaves replies unread (or stops mid-request) this long
  * </pre>
  */
 public record DaemonConfig(
@@ -52,12 +55,15 @@ public record DaemonConfig(
         String eventProgram,
         boolean allowFaultInjection,
         long rebuildMinBytesPerSecond,
-        long rebuildMaxBytesPerSecond) {
+        long rebuildMaxBytesPerSecond,
+        long maxBufferedBytes,
+        Duration stallTimeout) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_SAFE_MODE_DELAY = Duration.ofSeconds(2);
     public static final long DEFAULT_REBUILD_MIN_BYTES_PER_SECOND = RateLimits.DEFAULT.minBytesPerSecond();
     public static final long DEFAULT_REBUILD_MAX_BYTES_PER_SECOND = RateLimits.DEFAULT.maxBytesPerSecond();
+    public static final Duration DEFAULT_STALL_TIMEOUT = NbdServerConfig.DEFAULT_STALL_TIMEOUT;
 
     /** A TCP listen address. */
     public record HostPort(String host, int port) {
@@ -113,6 +119,13 @@ public record DaemonConfig(
             throw new IllegalArgumentException("--rebuild-min " + formatRate(rebuildMinBytesPerSecond)
                     + " is above --rebuild-max " + formatRate(rebuildMaxBytesPerSecond));
         }
+        if (maxBufferedBytes < NbdServerConfig.MIN_MAX_BUFFERED_BYTES) {
+            throw new IllegalArgumentException("--max-buffered must be at least "
+                    + formatRate(NbdServerConfig.MIN_MAX_BUFFERED_BYTES) + ", not " + formatRate(maxBufferedBytes));
+        }
+        if (stallTimeout.isNegative() || stallTimeout.isZero()) {
+            throw new IllegalArgumentException("--stall-timeout must be positive");
+        }
     }
 
     /** The rebuild and resync rate limits every volume starts with. */
@@ -143,6 +156,11 @@ public record DaemonConfig(
 
         public long rebuildMaxBytesPerSecond = DEFAULT_REBUILD_MAX_BYTES_PER_SECOND;
 
+        /** Null: {@link NbdServerConfig#defaultMaxBufferedBytes()}, sized for the machine. */
+        public Long maxBufferedBytes;
+
+        public Duration stallTimeout = DEFAULT_STALL_TIMEOUT;
+
         public DaemonConfig build() {
             List<HostPort> addresses = new ArrayList<>(listen);
             if (!listenGiven && addresses.isEmpty()) {
@@ -165,7 +183,9 @@ public record DaemonConfig(
                     rebuildMinBytesPerSecond != null
                             ? rebuildMinBytesPerSecond
                             : Math.min(DEFAULT_REBUILD_MIN_BYTES_PER_SECOND, rebuildMaxBytesPerSecond),
-                    rebuildMaxBytesPerSecond);
+                    rebuildMaxBytesPerSecond,
+                    maxBufferedBytes != null ? maxBufferedBytes : NbdServerConfig.defaultMaxBufferedBytes(),
+                    stallTimeout);
         }
 
         /** Applies a config file; settings given later (flags) override or add to these. */
@@ -208,6 +228,8 @@ public record DaemonConfig(
                         case "allow-fault-injection" -> allowFaultInjection = parseYesNo(words[1]);
                         case "rebuild-max" -> rebuildMaxBytesPerSecond = parseRate(words[1]);
                         case "rebuild-min" -> rebuildMinBytesPerSecond = parseRate(words[1]);
+                        case "max-buffered" -> maxBufferedBytes = parseSize(words[1]);
+                        case "stall-timeout" -> stallTimeout = parseDuration(words[1]);
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
@@ -250,6 +272,11 @@ public record DaemonConfig(
             throw new IllegalArgumentException("rate must be positive: '" + text + "'");
         }
         return rate;
+    }
+
+    /** A size as operators write it: {@code 256M}, {@code 1G}, {@code 64MiB}. */
+    public static long parseSize(String text) {
+        return Sizes.parse(text);
     }
 
     /** A rate as {@link #parseRate} reads it back: {@code 10M}, {@code unlimited}, or bytes. */
