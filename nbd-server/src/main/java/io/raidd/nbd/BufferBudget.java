@@ -62,6 +62,11 @@ final class BufferBudget {
         usedBytes += bytes;
     }
 
+    /** Bytes below the ceiling; 0 when others wait for them. */
+    synchronized long freeBytes() {
+        return waiters.isEmpty() ? Math.max(0, capacityBytes - usedBytes) : 0;
+    }
+
     /** Whether a connection without a reservation may go on reading payload: nobody waits, and room is left. */
     synchronized boolean hasRoom() {
         return waiters.isEmpty() && usedBytes < capacityBytes;

@@ -5,9 +5,10 @@ import java.util.concurrent.Executor;
 /**
  * What one connection may hold of the server: requests in flight, bytes of READ replies produced
  * and not yet taken by the kernel, and bytes of WRITE payload received and not yet written to the
- * device. Each byte limit is the smaller of its configured maximum and the connection's fair share
- * of the server's {@link BufferBudget}, so a connection that stops reading keeps at most its share
- * and stops being served, while every other connection still finds room.
+ * device. Each kind has its configured maximum, and both together are held to the connection's fair
+ * share of the server's {@link BufferBudget} (the ceiling over the busy connections), so the shares
+ * add up to the ceiling: a connection that stops reading keeps at most its share and stops being
+ * served, and no connection ever waits for room that others took beyond theirs.
  *
  * <ul>
  *   <li>Requests: the decoder takes a slot per request and stops reading while none is free.
@@ -125,8 +126,9 @@ final class ConnectionBudget {
 
     // ------------------------------------------------------------------------------ replies
 
+    /** What this connection may hold of replies now: its maximum, within its share less its payload. */
     long replyLimitBytes() {
-        return Math.min(maxReplyBytes, server.fairShareBytes());
+        return Math.min(maxReplyBytes, server.fairShareBytes() - payloadBytes);
     }
 
     /**
@@ -195,8 +197,22 @@ final class ConnectionBudget {
 
     // ------------------------------------------------------------------------------ payload
 
+    /**
+     * What this connection may hold of payload now: its maximum, within its share less its replies,
+     * but always one piece, so that a piece being gathered can be completed.
+     */
     long payloadLimitBytes() {
-        return Math.max(payloadFloorBytes, Math.min(maxPayloadBytes, server.fairShareBytes()));
+        return Math.max(payloadFloorBytes, Math.min(maxPayloadBytes, server.fairShareBytes() - replyBytes));
+    }
+
+    /**
+     * How many bytes the next socket read may bring: what this connection may still take of payload
+     * (by its own limit, and by the server's unless it holds a grant), at least {@code minBytes}, so
+     * that a read never lands it far beyond its limit. Read sizes otherwise grow to a megabyte.
+     */
+    int socketReadBytes(int minBytes) {
+        long room = Math.min(payloadLimitBytes() - payloadBytes, payloadCreditBytes + server.freeBytes());
+        return (int) Math.max(minBytes, Math.min(Integer.MAX_VALUE, room));
     }
 
     /** Counts payload bytes taken from the socket into a request; they are in memory already. */

@@ -462,6 +462,7 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                 ctx.channel().eventLoop());
         NbdRequestDecoder decoder =
                 new NbdRequestDecoder(server.config.maxPayloadBytes(), pieceBytes, budget, server.dataBuffers);
+        ctx.channel().attr(BudgetedReads.BUDGET).set(budget);
         FairSubmitter io = new FairSubmitter(
                 server.ioExecutor,
                 server.config.maxExecutingRequestsPerConnection(),

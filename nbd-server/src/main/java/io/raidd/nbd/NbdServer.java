@@ -52,6 +52,11 @@ public final class NbdServer implements AutoCloseable {
     private static final int ACCEPT_BACKLOG = 4096;
     /** Larger socket reads for large WRITE payloads; the adaptive allocator shrinks for small ones. */
     private static final int MAX_SOCKET_READ_BYTES = 1024 * 1024;
+    /**
+     * Socket reads one connection gets each time its event loop comes round: a client streaming
+     * payload must not keep the loop from the other connections on it for more than one read.
+     */
+    private static final int MAX_SOCKET_READS_PER_TURN = 1;
 
     private final NbdServerConfig config;
     private final ExportRegistry registry;
@@ -125,7 +130,8 @@ public final class NbdServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                 .childOption(
                         ChannelOption.RECVBUF_ALLOCATOR,
-                        new AdaptiveRecvByteBufAllocator(64, 64 * 1024, MAX_SOCKET_READ_BYTES))
+                        new AdaptiveRecvByteBufAllocator(64, 64 * 1024, MAX_SOCKET_READ_BYTES)
+                                .maxMessagesPerRead(MAX_SOCKET_READS_PER_TURN))
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -185,6 +191,7 @@ public final class NbdServer implements AutoCloseable {
         }
         ch.closeFuture().addListener(f -> connections.decrementAndGet());
         channels.add(ch);
+        ch.config().setRecvByteBufAllocator(new BudgetedReads(ch.config().getRecvByteBufAllocator(), ch));
         ch.pipeline()
                 // Replies complete on I/O threads one by one; coalescing their flushes saves a
                 // syscall per reply under load.
