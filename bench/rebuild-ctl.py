@@ -242,7 +242,7 @@ def cmd_load(fio_json, out, s0_path=None, s1_path=None, targets=None, added_afte
     line = "%.0f IOPS, p99 %.0f us (read %.0f, write %.0f)" % (
         result["iops"], result["p99_us"], result["p99_read_us"], result["p99_write_us"])
     if s0_path:
-        line += "; rebuild %.1f MB/s (all targets), added %.1f s into fio's %.0f s ramp, %s at the end" % (
+        line += "; rebuild %.1f MB/s per new member, added %.1f s into fio's %.0f s ramp, %s at the end" % (
             result["rebuild_bytes_per_second"] / 1e6, result["added_after_seconds"], result["ramp_seconds"],
             "still rebuilding" if v1["sync"]["action"] == "rebuild" else "NOT rebuilding")
     print(line)
@@ -265,16 +265,15 @@ def cmd_table(paths):
         idle = r["member_bytes"] / r["rebuild"]["seconds"]
         ratio = idle / floor
         ld = r["load_rebuild"]
-        per_member = ld["rebuild_bytes_per_second"] / ld["targets"]
+        # The status's doneBytes is already per new member (the mean when several rebuild together).
+        per_member = ld["rebuild_bytes_per_second"]
         load_rate = "%.1f" % (per_member / 1e6)
-        if ld["targets"] > 1:
-            load_rate += " (%.1f both)" % (ld["rebuild_bytes_per_second"] / 1e6)
         if not ld["still_rebuilding"]:
             load_rate += " INVALID: rebuild ended during the run"
         min_rate = ld["min_bytes_per_second"]
         # The runner paces 4 MiB steps (RebuildAgent.STEP_BYTES): one step is the window's resolution.
         # Judged per new member, as md's sync_speed_min is (md counts the recovery position, which
-        # both members of a RAID-6 double rebuild pass together); raidd paces the sum over targets.
+        # both members of a RAID-6 double rebuild pass together); so does raidd.
         min_ok = per_member >= min_rate - (4 << 20) / ld["rebuild_seconds"]
         lat_ratio = ld["p99_us"] / r["load_idle"]["p99_us"]
         print("| RAID-%d %s | %s | %.0f | %.0f | %.2f× | ≥ 0.7× %s | %s | %.1f %s | %s | %s | %.2f× | ≤ 2× %s |" % (
@@ -295,7 +294,7 @@ def cmd_table(paths):
         rb = r["rebuild"]
         cpu = rb["cpu"]
         rates = [s["sync"]["bytesPerSecond"] for s in rb["samples"] if s["sync"]["bytesPerSecond"] > 0]
-        status_rate = "%.0f (%.0f–%.0f)" % tuple(x / r["targets"] / 1e6 for x in (
+        status_rate = "%.0f (%.0f–%.0f)" % tuple(x / 1e6 for x in (
             statistics.median(rates), min(rates), max(rates))) if rates else "?"
         others = cpu["machine_busy"] - cpu["proc"]
         top = ", ".join("%s %.1f" % (g, v) for g, v in list(cpu["threads"].items())[:4])

@@ -2,7 +2,6 @@ package io.raidd.blockdev;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -46,42 +45,14 @@ public interface BlockDevice extends AutoCloseable {
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
     /**
-     * Read-only views of the range's bytes where they lie in memory, neither copied nor waited for:
-     * appends buffers whose concatenation is {@code [offsetBytes, offsetBytes + lengthBytes)} to
-     * {@code out} and returns true when the whole range is in memory; returns false with {@code out}
-     * as it was when any part is not, or on any failure (the caller then uses {@link #read}, which
-     * reports errors). Never blocks on I/O, so an event loop may call it. The default has no views.
-     *
-     * <p>The views show the bytes as they are when the views are read, not as they were at the
-     * call: a later write to the range may show through. Use them where that is allowed, such as the
-     * reply to a read that is sent at once (a read in flight together with an overlapping write may
-     * return either's data). Each view stays valid for as long as it is referenced.
-     */
-    default boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
-        return false;
-    }
-
-    /**
-     * Reads like {@link #read}, but only if that cannot wait for a disk: copies the range's {@link
-     * #viewIfCached views} into {@code dst} and returns true (position advanced), or returns false
-     * with {@code dst}'s position unchanged (its bytes unspecified) when there are none.
+     * Reads like {@link #read}, but only when that cannot wait for a disk (the bytes are in memory):
+     * returns true with {@code dst} filled (position advanced), or false with {@code dst}'s position
+     * unchanged (its bytes unspecified) when any part would have to wait, or on any failure (the
+     * caller then uses {@link #read}, which reports errors). An event loop may call it. The default
+     * always answers false.
      */
     default boolean readIfCached(long offsetBytes, ByteBuffer dst) {
-        List<ByteBuffer> views = new ArrayList<>(2);
-        if (!viewIfCached(offsetBytes, dst.remaining(), views)) {
-            return false;
-        }
-        int base = dst.position();
-        try {
-            for (ByteBuffer view : views) {
-                dst.put(view);
-            }
-            return true;
-        } catch (RuntimeException | InternalError e) {
-            // InternalError: the JVM's report of a fault on mapped memory (a file shrunk under it).
-            dst.position(base);
-            return false;
-        }
+        return false;
     }
 
     void write(long offsetBytes, ByteBuffer src) throws IOException;

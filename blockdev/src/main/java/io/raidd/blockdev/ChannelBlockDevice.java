@@ -382,6 +382,34 @@ abstract class ChannelBlockDevice implements BlockDevice {
         return operation + " of " + lengthBytes + " bytes at offset " + offsetBytes + " on " + path;
     }
 
+    /**
+     * Reads the whole range through the channel and returns true, or returns false with {@code
+     * dst}'s position unchanged when the file ends early (it shrank) or the channel was closed under
+     * the call (the blocking path recovers it). Errors are thrown.
+     */
+    final boolean readFullyOrFalse(long offsetBytes, ByteBuffer dst) throws IOException {
+        int base = dst.position();
+        long positionBytes = offsetBytes;
+        FileChannel ch = channel;
+        inChannel.incrementAndGet();
+        try {
+            while (dst.hasRemaining()) {
+                int n = ch.read(dst, positionBytes);
+                if (n < 0) {
+                    dst.position(base);
+                    return false;
+                }
+                positionBytes += n;
+            }
+            return true;
+        } catch (ClosedChannelException e) {
+            dst.position(base);
+            return false;
+        } finally {
+            inChannel.decrementAndGet();
+        }
+    }
+
     final <T> T withFd(FdCall<T> call) throws IOException {
         fdGuard.readLock().lock();
         try {

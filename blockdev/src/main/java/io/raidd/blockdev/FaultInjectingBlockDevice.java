@@ -46,7 +46,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
      */
     private final ReentrantReadWriteLock powerGate = new ReentrantReadWriteLock();
 
-    // Volatile so viewIfCached can look without taking powerLock, which is held during I/O.
+    // Volatile so readIfCached can look without taking powerLock, which is held during I/O.
     private volatile boolean powerTracking;
     private volatile boolean poweredOff;
     private final List<PreImage> unflushed = new ArrayList<>();
@@ -388,7 +388,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
      * blocking path, where it is counted and reported like a real one.
      */
     @Override
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
         boolean armed = failStopped
                 || disappeared
                 || opsUntilFailStop.get() >= 0
@@ -398,7 +398,7 @@ public final class FaultInjectingBlockDevice implements BlockDevice {
                 || hang != null
                 || powerTracking
                 || poweredOff;
-        if (armed || !inner.viewIfCached(offsetBytes, lengthBytes, out)) {
+        if (armed || !inner.readIfCached(offsetBytes, dst)) {
             return false;
         }
         reads.incrementAndGet();

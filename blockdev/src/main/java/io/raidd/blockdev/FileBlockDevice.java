@@ -43,13 +43,26 @@ public final class FileBlockDevice extends ChannelBlockDevice {
 
     private volatile boolean zeroRangeUnsupported;
 
-    private final PageCacheReader cached;
+    /** How {@link #readIfCached} can tell that a read will not wait, from the file system type. */
+    private enum CachedReads {
+        /** tmpfs, ramfs: the file's pages are memory (swap aside), a plain read never waits for a disk. */
+        ALWAYS,
+        /** Local disk file systems: {@code preadv2(RWF_NOWAIT)} fails instead of waiting. */
+        NO_WAIT,
+        /**
+         * Anything else (FUSE, NFS, ...): even a read of cached pages may ask a server that hangs
+         * (attribute revalidation), and an event loop must never wait for one.
+         */
+        NEVER
+    }
+
+    private volatile CachedReads cachedReads;
 
     private FileBlockDevice(Path path, boolean readOnly, int fd, boolean keepAllocated) throws IOException {
         super(path, readOnly, fd);
         this.sizeBytes = openedStat().sizeBytes();
         this.keepAllocated = keepAllocated;
-        this.cached = new PageCacheReader(this::openForMapping, sizeBytes);
+        this.cachedReads = cachedReadsOn(LibC.fileSystemType(fd, path));
     }
 
     /**
@@ -153,31 +166,53 @@ public final class FileBlockDevice extends ChannelBlockDevice {
      * that to a file shrunk under us. Reopened through our own descriptor, so it is the same file
      * even if the path now names another.
      */
-    private FileChannel openForMapping() throws IOException {
-        return withFd(fd -> openThroughDescriptor(fd, true));
+    private static CachedReads cachedReadsOn(long fileSystemType) {
+        return switch ((int) fileSystemType) {
+            case 0x01021994, 0x858458f6 -> CachedReads.ALWAYS; // tmpfs, ramfs
+            case 0xef53, 0x58465342, 0x9123683e, 0xf2f52010 -> CachedReads.NO_WAIT; // ext2/3/4, xfs, btrfs, f2fs
+            default -> CachedReads.NEVER;
+        };
     }
 
     /**
-     * Views of the file's mapping when every page is resident ({@link PageCacheReader}), and only
-     * while the file still holds the whole range.
-     *
-     * <p>What stays unsafe: a view is the page cache itself, read whenever its holder reads it. The
-     * file size is checked here, but a truncation after the views were returned removes their pages,
-     * and whoever reads them later faults: a copy through the JDK ({@link ByteBuffer#put}, an {@code
-     * Unsafe} copy) gets an {@link InternalError} (caught by {@link #readIfCached}, not by other
-     * callers); a socket write from the view's address ({@code write}/{@code writev}, Netty's
-     * epoll/NIO transports) gets EFAULT, an IOException for that connection; native code that reads
-     * the memory itself (OpenSSL through netty-tcnative encrypting a TLS reply, any JNI) receives
-     * SIGBUS outside the JVM's handlers and crashes the whole daemon. And a file truncated and then
-     * extended again (by another program) reads as zeroes through a view without any fault: wrong
-     * data, silently. Only copying at once ({@link #readIfCached}) is free of both.
+     * A read that cannot wait for a disk: on tmpfs a plain read, on local disk file systems {@code
+     * preadv2(RWF_NOWAIT)} (which tmpfs refuses), elsewhere never. Copies with a system call rather
+     * than from a mapping of the file: a file truncated under a mapping faults on access, and in
+     * compiled code the JVM reports that fault only later, at some other point of the thread, after
+     * the copy went on with whatever the buffer held (wrong data, served). A short read (the file
+     * shrank) or any error answers false; the blocking read then reports it.
      */
     @Override
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
-        if (isClosed() || offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes - lengthBytes) {
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        int lengthBytes = dst.remaining();
+        CachedReads mode = cachedReads;
+        if (mode == CachedReads.NEVER
+                || isClosed()
+                || offsetBytes < 0
+                || offsetBytes > sizeBytes - lengthBytes
+                || (mode == CachedReads.NO_WAIT && !dst.isDirect())) {
             return false;
         }
-        return cached.views(offsetBytes, lengthBytes, out);
+        int base = dst.position();
+        try {
+            return mode == CachedReads.ALWAYS ? readFullyOrFalse(offsetBytes, dst) : readNoWait(offsetBytes, dst);
+        } catch (IOException | RuntimeException e) {
+            dst.position(base);
+            return false;
+        }
+    }
+
+    private boolean readNoWait(long offsetBytes, ByteBuffer dst) throws IOException {
+        long n = withFd(fd -> LibC.preadNoWaitOrNegativeErrno(fd, offsetBytes, dst));
+        if (n == -LibC.EOPNOTSUPP || n == -LibC.EINVAL) {
+            cachedReads = CachedReads.NEVER; // a kernel or file system without RWF_NOWAIT
+            return false;
+        }
+        if (n != dst.remaining()) {
+            return false; // not all in memory, an error, or the file shrank
+        }
+        dst.position(dst.position() + (int) n);
+        return true;
     }
 
     @Override

@@ -142,6 +142,13 @@ final class LibC {
         @SaveError
         int ioctl(int fd, long request, Pointer arg);
 
+        /** Since glibc 2.26; {@link #RWF_NOWAIT} since Linux 4.14 (for buffered reads). */
+        @SaveError
+        long preadv2(int fd, Pointer iov, int iovcnt, @off_t long offset, int flags);
+
+        @SaveError
+        int fstatfs(int fd, Pointer buf);
+
         String strerror(int errno);
     }
 
@@ -203,6 +210,38 @@ final class LibC {
      */
     static long sizeOrNegativeErrno(int fd) {
         return lseekOrNegativeErrno(fd, 0, SEEK_END);
+    }
+
+    /** preadv2 flag: fail with EAGAIN instead of waiting for the data to be read from the disk. */
+    static final int RWF_NOWAIT = 0x08;
+
+    static final int EAGAIN = 11;
+
+    /** {@code struct statfs} is 120 bytes on x86-64 and aarch64; {@code f_type} is its first word. */
+    private static final int STATFS_BUFFER_BYTES = 256;
+
+    /** The file system type ({@code f_type} of {@code fstatfs(2)}, a magic number such as 0xef53 for ext4). */
+    static long fileSystemType(int fd, Path path) throws IOException {
+        Pointer buf = Memory.allocateDirect(Holder.RUNTIME, STATFS_BUFFER_BYTES);
+        if (Holder.NATIVE.fstatfs(fd, buf) != 0) {
+            throw error("fstatfs", path, lastErrno());
+        }
+        return buf.getLong(0);
+    }
+
+    private static final ThreadLocal<Pointer> IOVEC =
+            ThreadLocal.withInitial(() -> Memory.allocateDirect(Holder.RUNTIME, 16));
+
+    /**
+     * {@code preadv2(fd, {dst}, 1, offset, RWF_NOWAIT)} into a direct buffer, from its position:
+     * the bytes read (position not moved), or {@code -errno} (EAGAIN: not all in memory).
+     */
+    static long preadNoWaitOrNegativeErrno(int fd, long offsetBytes, java.nio.ByteBuffer dst) {
+        Pointer iov = IOVEC.get();
+        iov.putAddress(0, Pointer.wrap(Holder.RUNTIME, dst).address());
+        iov.putLong(8, dst.remaining());
+        long n = Holder.NATIVE.preadv2(fd, iov, 1, offsetBytes, RWF_NOWAIT);
+        return n < 0 ? -lastErrno() : n;
     }
 
     static Stat fstat(int fd, Path path) throws IOException {

@@ -45,24 +45,18 @@ public final class MemoryBlockDevice implements BlockDevice {
         return logicalBlockSizeBytes;
     }
 
-    /** Everything is in memory: views of the pages (a shared zero page for unwritten ones), unless closed. */
+    /** Everything is in memory: a plain read, unless closed. */
     @Override
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
-        if (closed || offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes - lengthBytes) {
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        if (closed || offsetBytes < 0 || offsetBytes > sizeBytes - dst.remaining()) {
             return false;
         }
-        long pos = offsetBytes;
-        long end = offsetBytes + lengthBytes;
-        while (pos < end) {
-            int inPage = (int) (pos & (PAGE_BYTES - 1));
-            int n = (int) Math.min(end - pos, PAGE_BYTES - inPage);
-            byte[] page = pages.get((int) (pos >>> PAGE_SHIFT));
-            out.add(ByteBuffer.wrap(page == null ? ZERO_PAGE : page, inPage, n)
-                    .slice()
-                    .asReadOnlyBuffer());
-            pos += n;
+        try {
+            read(offsetBytes, dst);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
-        return true;
     }
 
     @Override

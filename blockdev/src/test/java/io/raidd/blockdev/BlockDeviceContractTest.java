@@ -3,7 +3,6 @@ package io.raidd.blockdev;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -80,12 +79,8 @@ abstract class BlockDeviceContractTest {
                 System.arraycopy(data, 0, model, (int) offsetBytes, lengthBytes);
                 assertFalse(buffer.hasRemaining(), "write must consume the buffer");
             } else if (choice < 9) {
-                // Every fourth read is first offered to readIfCached or viewIfCached, which serve all
-                // or nothing.
-                boolean cached = choice == 8
-                        && (random.nextBoolean()
-                                ? device.readIfCached(offsetBytes, buffer)
-                                : copyViewsIfCached(offsetBytes, buffer));
+                // Every fourth read is first offered to readIfCached, which serves all or nothing.
+                boolean cached = choice == 8 && device.readIfCached(offsetBytes, buffer);
                 if (choice == 8 && !cached) {
                     assertEquals(start, buffer.position(), "a refused readIfCached leaves the position");
                 }
@@ -106,23 +101,6 @@ abstract class BlockDeviceContractTest {
         }
         device.flush();
         assertContent(model, 0);
-    }
-
-    /** viewIfCached, checked against its contract, then copied into {@code dst}; false if refused. */
-    private boolean copyViewsIfCached(long offsetBytes, ByteBuffer dst) {
-        ByteBuffer sentinel = ByteBuffer.allocate(1);
-        List<ByteBuffer> views = new ArrayList<>(List.of(sentinel));
-        if (!device.viewIfCached(offsetBytes, dst.remaining(), views)) {
-            assertEquals(List.of(sentinel), views, "a refused viewIfCached leaves the list as it was");
-            return false;
-        }
-        assertSame(sentinel, views.get(0), "views are appended");
-        for (ByteBuffer view : views.subList(1, views.size())) {
-            assertTrue(view.isReadOnly(), "views are read-only");
-            dst.put(view);
-        }
-        assertFalse(dst.hasRemaining(), "the views cover the range exactly");
-        return true;
     }
 
     @Test

@@ -41,6 +41,13 @@ final class StatusFormat {
                 s,
                 "Rebuild Rate",
                 "min " + rate(v.rebuildMinBytesPerSecond()) + ", max " + rate(v.rebuildMaxBytesPerSecond()));
+        if (v.io() != null) {
+            field(
+                    s,
+                    "I/O",
+                    v.io().readOps() + " reads (" + Sizes.human(v.io().bytesRead()) + "), " + v.io().writeOps()
+                            + " writes (" + Sizes.human(v.io().bytesWritten()) + ")");
+        }
         s.append('\n');
         s.append(String.format(
                 Locale.ROOT,

@@ -155,6 +155,11 @@ final class JarProcess implements AutoCloseable {
     }
 
     /** SIGKILL: no shutdown hook, no clean superblocks. */
+    /** SIGTERM, without waiting. */
+    void sigterm() {
+        process.toHandle().destroy();
+    }
+
     void kill() throws InterruptedException {
         process.toHandle().destroyForcibly();
         awaitExit(Duration.ofSeconds(30));

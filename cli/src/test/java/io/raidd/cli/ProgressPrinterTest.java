@@ -28,7 +28,8 @@ class ProgressPrinterTest {
                 new SyncStatus("rebuild", done, total, 100L << 20, 3, 0),
                 1,
                 Long.MAX_VALUE,
-                List.of());
+                List.of(),
+                VolumeStatus.IoCounters.NONE);
     }
 
     @Test

@@ -31,7 +31,8 @@ class StatusFormatTest {
                 new SyncStatus("replace", 1288490189L, 3006477107L, 367106252L, 5, 1),
                 10L << 20,
                 Long.MAX_VALUE,
-                List.of("1048576+65536"));
+                List.of("1048576+65536"),
+                new VolumeStatus.IoCounters(120, 45, 3L << 30, 5L << 20));
     }
 
     @Test
@@ -48,6 +49,7 @@ class StatusFormatTest {
                         "         State : degraded, dirty",
                         "          Sync : replace 42.8% 1.20 GiB/2.80 GiB at 350.1 MiB/s, ETA 0:00:05 (1 more queued)",
                         "  Rebuild Rate : min 10.0 MiB/s, max unlimited",
+                        "           I/O : 120 reads (3.00 GiB), 45 writes (5.00 MiB)",
                         "",
                         "  Slot  State        Read Err  Write Err  Timeouts  Corrected  Path",
                         "     0  active              0          0         0          0  /d/d0.img",
@@ -94,7 +96,8 @@ class StatusFormatTest {
                 new SyncStatus("idle", 0, 0, 0, -1, 0),
                 1,
                 1,
-                List.of());
+                List.of(),
+                VolumeStatus.IoCounters.NONE);
         assertEquals(2 * GIB, StatusFormat.memberDataBytes(raid10), "near=2 over 3 members");
     }
 

@@ -382,11 +382,9 @@ final class CommandExecutor {
     /**
      * The reply to a checked READ served from the device's memory, for the event loop; null when the
      * read must go to an I/O thread instead: empty, longer than {@link #READ_SLICE_BYTES}, a
-     * structured reply that may describe holes, or data not all in memory. The bytes are copied
-     * from the device's memory into the reply here ({@link BlockDevice#readIfCached}), never handed
-     * to the socket as views of it: a member file that shrinks under raidd would then fault the
-     * socket write (EFAULT, losing the connection) or, under TLS, the encryption (SIGBUS); a copy
-     * that meets a shrunk file fails here and the read goes to the blocking path, which reports it.
+     * structured reply that may describe holes, or data not all in memory. The bytes are read into
+     * the reply here ({@link BlockDevice#readIfCached}); a read that meets a shrunk member file
+     * answers false and the request goes to the blocking path, which reports it.
      */
     ByteBuf readIfCached(NbdRequest r, ByteBufAllocator alloc) {
         int length = (int) r.lengthBytes;

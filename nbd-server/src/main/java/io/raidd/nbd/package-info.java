@@ -15,9 +15,8 @@
  *       SKIP_PAYLOAD, STOPPED) producing {@code NbdRequest}s, gated by {@code ConnectionBudget} and
  *       {@code SharedByteBudget}.
  *   <li>Command execution: {@code CommandExecutor} (checks on the event loop; READs the device
- *       holds in memory answered on the event loop with the device's memory itself behind the
- *       reply header, through {@code BlockDevice.viewIfCached}, which never waits for a disk (under
- *       TLS copied instead); every other device call on I/O threads via {@code FairSubmitter},
+ *       holds in memory answered on the event loop, read into the reply through {@code
+ *       BlockDevice.readIfCached}, which never waits for a disk; every other device call on I/O threads via {@code FairSubmitter},
  *       which keeps one worker per connection running its queue and adds workers only when the
  *       queue stops making progress), {@code Replies} (encoding), {@code AllocationExtents}
  *       (base:allocation), driven per connection by {@code NbdTransmissionHandler}, which writes

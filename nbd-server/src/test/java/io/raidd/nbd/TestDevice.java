@@ -28,7 +28,7 @@ final class TestDevice implements BlockDevice {
     final AtomicReference<IOException> failNextIo = new AtomicReference<>();
     private final Map<Long, Gate> gates = new ConcurrentHashMap<>();
     volatile boolean readOnly;
-    /** When set, reads the delegate can serve from memory are offered to {@link #viewIfCached}. */
+    /** When set, reads the delegate can serve from memory are offered to {@link #readIfCached}. */
     volatile boolean cachedReads;
 
     final AtomicInteger cachedReadHits = new AtomicInteger();
@@ -113,8 +113,8 @@ final class TestDevice implements BlockDevice {
     }
 
     @Override
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, java.util.List<ByteBuffer> out) {
-        if (!cachedReads || !delegate.viewIfCached(offsetBytes, lengthBytes, out)) {
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        if (!cachedReads || !delegate.readIfCached(offsetBytes, dst)) {
             return false;
         }
         cachedReadHits.incrementAndGet();

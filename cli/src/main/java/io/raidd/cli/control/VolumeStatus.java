@@ -20,6 +20,7 @@ import java.util.List;
  * @param rebuildMaxBytesPerSecond the rate it may reach when idle ({@link Long#MAX_VALUE}: unlimited)
  * @param lostRanges volume ranges whose data could not be reconstructed (reads there fail), as
  *     "offset+length"
+ * @param io the volume's I/O since the daemon started
  */
 public record VolumeStatus(
         String name,
@@ -34,7 +35,13 @@ public record VolumeStatus(
         SyncStatus sync,
         long rebuildMinBytesPerSecond,
         long rebuildMaxBytesPerSecond,
-        List<String> lostRanges) {
+        List<String> lostRanges,
+        IoCounters io) {
+
+    /** Requests served and bytes moved through the volume (not the members). */
+    public record IoCounters(long readOps, long writeOps, long bytesRead, long bytesWritten) {
+        public static final IoCounters NONE = new IoCounters(0, 0, 0, 0);
+    }
 
     /** Whether nothing is wrong or pending. */
     public boolean healthy() {

@@ -109,7 +109,8 @@ final class DaemonControl implements ControlService {
                 sync,
                 limits.minBytesPerSecond(),
                 limits.maxBytesPerSecond(),
-                lost);
+                lost,
+                new VolumeStatus.IoCounters(v.readOps(), v.writeOps(), v.bytesRead(), v.bytesWritten()));
     }
 
     private static String state(RaidVolume v, Roster r) {

@@ -138,8 +138,8 @@ public final class EventProgram implements AutoCloseable {
             try {
                 runOnce(e);
             } catch (RuntimeException | Error t) {
-                failures.incrementAndGet();
                 warning.accept("event program " + program + " for " + e + ": " + t);
+                failures.incrementAndGet();
             } finally {
                 runs.incrementAndGet();
             }
@@ -167,8 +167,8 @@ public final class EventProgram implements AutoCloseable {
         try {
             p = pb.start();
         } catch (IOException ex) {
-            failures.incrementAndGet();
             warning.accept("event program " + program + " could not be started for " + e + ": " + ex.getMessage());
+            failures.incrementAndGet();
             return;
         }
         try {
@@ -187,13 +187,13 @@ public final class EventProgram implements AutoCloseable {
         }
         if (!finished) {
             kill(p);
-            failures.incrementAndGet();
             warning.accept("event program " + program + " for " + e + " ran longer than "
                     + (timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms")
                     + "; killed");
-        } else if (p.exitValue() != 0) {
             failures.incrementAndGet();
+        } else if (p.exitValue() != 0) {
             warning.accept("event program " + program + " for " + e + " exited with status " + p.exitValue());
+            failures.incrementAndGet();
         }
         if (pump != null) {
             try {

@@ -267,7 +267,8 @@ class ControlProtocolTest {
                 new SyncStatus("replace", 1 << 20, 1 << 30, 350 << 20, 5, 1),
                 10 << 20,
                 Long.MAX_VALUE,
-                List.of("0+4096"));
+                List.of("0+4096"),
+                VolumeStatus.IoCounters.NONE);
         JsonNode json = ControlProtocol.volume(v);
         assertEquals(
                 List.of(
@@ -283,7 +284,8 @@ class ControlProtocolTest {
                         "sync",
                         "rebuildMinBytesPerSecond",
                         "rebuildMaxBytesPerSecond",
-                        "lostRanges"),
+                        "lostRanges",
+                        "io"),
                 names(json));
         assertEquals(
                 List.of(

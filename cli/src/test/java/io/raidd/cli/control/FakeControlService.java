@@ -66,7 +66,8 @@ public class FakeControlService implements ControlService {
                 sync,
                 10L << 20,
                 Long.MAX_VALUE,
-                List.of());
+                List.of(),
+                VolumeStatus.IoCounters.NONE);
     }
 
     public synchronized void put(VolumeStatus v) {
@@ -195,7 +196,8 @@ public class FakeControlService implements ControlService {
                 v.sync(),
                 newMin,
                 newMax,
-                v.lostRanges()));
+                v.lostRanges(),
+                VolumeStatus.IoCounters.NONE));
         return change(
                 "rebuild-limits " + volume + " " + min + " " + max,
                 volume + ": rebuild rate min " + newMin + " max " + newMax + " B/s");
@@ -285,6 +287,7 @@ public class FakeControlService implements ControlService {
                 v.sync(),
                 v.rebuildMinBytesPerSecond(),
                 v.rebuildMaxBytesPerSecond(),
-                v.lostRanges());
+                v.lostRanges(),
+                VolumeStatus.IoCounters.NONE);
     }
 }

@@ -204,11 +204,12 @@ public final class Member implements AutoCloseable {
     }
 
     /**
-     * Views of the member's memory only ({@link BlockDevice#viewIfCached}): false when the member is
-     * not active or any byte would have to come from its disk. Errors are left for the blocking read.
+     * A read that cannot wait for the member's disk ({@link BlockDevice#readIfCached}): false when the
+     * member takes no I/O or any byte would have to come from its disk. Errors are left for the
+     * blocking read.
      */
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, java.util.List<ByteBuffer> out) {
-        return live() && device.viewIfCached(dataOffsetBytes + offsetBytes, lengthBytes, out);
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        return live() && device.readIfCached(dataOffsetBytes + offsetBytes, dst);
     }
 
     IoAction read(long offsetBytes, ByteBuffer dst) {

@@ -71,15 +71,17 @@ final class MirrorEngine implements VolumeEngine {
 
     /** The direct read path from the preferred readable copy's memory; see {@link #read}. */
     @Override
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        int base = dst.position();
         StripeView view = s.view();
-        for (Piece p : Piece.split(offsetBytes, lengthBytes, s.chunkBytes)) {
+        for (Piece p : Piece.split(offsetBytes, dst.remaining(), s.chunkBytes)) {
             boolean served = false;
             for (int c = 0; c < copies; c++) {
                 int copy = (s.preferredCopy(p.chunk()) + c) % copies;
                 if (s.copyReadable(view, p.chunk(), copy)) {
                     served = s.copyReader(view, p.chunk(), copy)
-                            .viewIfCached(s.memberOffset(p, copy), p.lengthBytes(), out);
+                            .readIfCached(
+                                    s.memberOffset(p, copy), dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()));
                     break;
                 }
             }
@@ -87,6 +89,7 @@ final class MirrorEngine implements VolumeEngine {
                 return false;
             }
         }
+        dst.position(dst.limit());
         return true;
     }
 

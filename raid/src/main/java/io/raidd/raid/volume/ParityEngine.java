@@ -38,8 +38,8 @@ final class ParityEngine implements VolumeEngine {
     }
 
     @Override
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
-        return reads.viewIfCached(offsetBytes, lengthBytes, out);
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        return reads.readIfCached(offsetBytes, dst);
     }
 
     @Override

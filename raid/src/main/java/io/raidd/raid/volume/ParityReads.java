@@ -49,19 +49,23 @@ final class ParityReads {
     }
 
     /**
-     * Views of the data chunks where they lie in their members' memory; false when any piece's
-     * member cannot be read for its stripe (a reconstruction is left to the blocking path) or is
-     * not in memory.
+     * The data chunks from their members' memory; false when any piece's member cannot be read for
+     * its stripe (a reconstruction is left to the blocking path) or is not in memory.
      */
-    boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
-        for (Piece p : Piece.split(offsetBytes, lengthBytes, s.chunkBytes)) {
+    boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        int base = dst.position();
+        for (Piece p : Piece.split(offsetBytes, dst.remaining(), s.chunkBytes)) {
             long stripe = s.stripeOf(p);
             int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
             Member m = s.view(stripe).reader(disk);
-            if (m == null || !m.viewIfCached(s.memberOffset(stripe, p.inChunkBytes()), p.lengthBytes(), out)) {
+            if (m == null
+                    || !m.readIfCached(
+                            s.memberOffset(stripe, p.inChunkBytes()),
+                            dst.slice(base + p.bufferOffsetBytes(), p.lengthBytes()))) {
                 return false;
             }
         }
+        dst.position(dst.limit());
         return true;
     }
 

@@ -405,18 +405,19 @@ public final class RaidVolume implements BlockDevice {
         return foregroundInFlight.get();
     }
 
-    /** Views of members' memory when every piece is cached there; see {@link BlockDevice#viewIfCached}. */
+    /** A read from members' memory when every piece is cached there; see {@link BlockDevice#readIfCached}. */
     @Override
-    public boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out) {
-        if (closed || offsetBytes < 0 || lengthBytes < 0 || offsetBytes > sizeBytes() - lengthBytes) {
+    public boolean readIfCached(long offsetBytes, ByteBuffer dst) {
+        int lengthBytes = dst.remaining();
+        if (closed || offsetBytes < 0 || offsetBytes > sizeBytes() - lengthBytes) {
             return false;
         }
-        int mark = out.size();
         if (!lost.isEmpty() && lost.overlap(offsetBytes, lengthBytes) != null) {
             return false; // the blocking path reports it
         }
-        if (!engine.viewIfCached(offsetBytes, lengthBytes, out)) {
-            out.subList(mark, out.size()).clear();
+        int base = dst.position();
+        if (!engine.readIfCached(offsetBytes, dst)) {
+            dst.position(base);
             return false;
         }
         readOps.incrementAndGet();

@@ -11,11 +11,11 @@ interface VolumeEngine {
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
     /**
-     * Appends views of members' memory that hold the range, without waiting for any disk or lock;
-     * false when that is not possible (views may have been appended; the caller drops them) and the
-     * caller uses {@link #read}. See {@link io.raidd.blockdev.BlockDevice#viewIfCached}.
+     * Reads the range from members' memory without waiting for any disk or lock; false when that is
+     * not possible ({@code dst}'s bytes unspecified, its position unchanged) and the caller uses
+     * {@link #read}. See {@link io.raidd.blockdev.BlockDevice#readIfCached}.
      */
-    boolean viewIfCached(long offsetBytes, int lengthBytes, List<ByteBuffer> out);
+    boolean readIfCached(long offsetBytes, ByteBuffer dst);
 
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 
