@@ -416,7 +416,7 @@ class NbdBulkheadIT {
             }
         }
 
-        /** Writes the whole volume once, so that reads find data, then warms the read paths up. */
+        /** Writes the whole volume once, so that reads find data, then warms the write and read paths up. */
         void prefill() throws Exception {
             Tools.run(
                             Duration.ofMinutes(2),
@@ -428,6 +428,24 @@ class NbdBulkheadIT {
                             "--bs=1M",
                             "--iodepth=8",
                             "--size=" + sizeBytes,
+                            "--output-format=terse")
+                    .assertSuccess();
+            // The baseline is the daemon after well-behaved clients used what the hostile ones
+            // will: 16 connections writing 32 MiB requests at once (the write path's working
+            // buffers, I/O and member threads, the recycled data buffers), then the reads.
+            Tools.run(
+                            Duration.ofMinutes(2),
+                            "fio",
+                            "--name=warm-writes",
+                            "--ioengine=nbd",
+                            "--uri=" + uri,
+                            "--rw=randwrite",
+                            "--bs=32M",
+                            "--iodepth=2",
+                            "--numjobs=16",
+                            "--size=" + sizeBytes,
+                            "--time_based",
+                            "--runtime=3",
                             "--output-format=terse")
                     .assertSuccess();
             wellBehavedClient(3);

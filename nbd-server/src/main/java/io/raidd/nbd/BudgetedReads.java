@@ -13,6 +13,13 @@ import io.netty.util.UncheckedBooleanSupplier;
  * ConnectionBudget#socketReadBytes}) once it transmits, so that payload read from the socket never
  * lands the connection (or the server) much beyond its limit before the decoder can stop reading:
  * the read itself is where memory is taken. Otherwise the wrapped allocator decides.
+ *
+ * <p>Reads of {@link DataBufferPool#MIN_POOLED_BYTES} and more (WRITE payload streaming in) take
+ * recycled buffers from the server's {@link DataBufferPool}, in multiples of 64 KiB so that a few
+ * size classes serve them all. Netty's allocator serves such sizes unpooled: a fresh zeroed
+ * allocation on the event loop per read (seen in thread dumps of 16 clients streaming WRITEs,
+ * delaying the other connections on the loop), freed to the C heap afterwards, where it stays
+ * resident.
  */
 final class BudgetedReads implements RecvByteBufAllocator {
     /** The connection's budget, set when it enters transmission. */
@@ -23,10 +30,12 @@ final class BudgetedReads implements RecvByteBufAllocator {
 
     private final RecvByteBufAllocator delegate;
     private final Channel channel;
+    private final DataBufferPool largeBuffers;
 
-    BudgetedReads(RecvByteBufAllocator delegate, Channel channel) {
+    BudgetedReads(RecvByteBufAllocator delegate, Channel channel, DataBufferPool largeBuffers) {
         this.delegate = delegate;
         this.channel = channel;
+        this.largeBuffers = largeBuffers;
     }
 
     @Override
@@ -43,7 +52,12 @@ final class BudgetedReads implements RecvByteBufAllocator {
 
         @Override
         public ByteBuf allocate(ByteBufAllocator alloc) {
-            return alloc.ioBuffer(guess());
+            int bytes = guess();
+            if (bytes >= DataBufferPool.MIN_POOLED_BYTES) {
+                return largeBuffers.directBuffer(
+                        bytes / DataBufferPool.MIN_POOLED_BYTES * DataBufferPool.MIN_POOLED_BYTES);
+            }
+            return alloc.ioBuffer(bytes);
         }
 
         @Override

@@ -36,6 +36,15 @@ final class ConnectionBudget {
         SERVER_FULL
     }
 
+    /**
+     * Socket reads of all busy connections together, per turn of an event loop: each busy
+     * connection reads at most its share of this per turn, so a request arriving on one connection
+     * waits for at most this many bytes of others' payload to be read on its event loop (a few
+     * milliseconds at worst on a loaded machine), however many connections stream WRITEs. With
+     * one to four busy connections each still reads a megabyte at a time.
+     */
+    static final long TURN_READ_BYTES = 4L << 20;
+
     /** Payload bytes reserved at once when a paused decoder is let back in. */
     static final long RESUME_CREDIT_BYTES = 256 * 1024;
 
@@ -51,6 +60,9 @@ final class ConnectionBudget {
     private Runnable requestWaiter;
 
     private long replyBytes;
+    /** The part of {@link #replyBytes} taken from the server's reserve. */
+    private long replyReserveBytes;
+
     private Runnable replyWaiter;
     private BufferBudget.Waiter replyServerWaiter;
     private long replyGrantBytes = -1;
@@ -155,6 +167,11 @@ final class ConnectionBudget {
         if (replyServerWaiter != null) {
             return false;
         }
+        if (holdsNothing() && server.tryAcquireReserve(bytes)) {
+            replyReserveBytes += bytes;
+            takeReply(bytes);
+            return true;
+        }
         BufferBudget.Waiter waiter = server.acquireOrWait(bytes, () -> eventLoop.execute(() -> onReplyGrant(resume)));
         if (waiter != null) {
             replyServerWaiter = waiter;
@@ -163,6 +180,11 @@ final class ConnectionBudget {
         }
         takeReply(bytes);
         return true;
+    }
+
+    /** Nothing of the server's budget is held for this connection: no replies, payload or credit. */
+    private boolean holdsNothing() {
+        return replyBytes == 0 && payloadBytes == 0 && payloadCreditBytes == 0;
     }
 
     private void takeReply(long bytes) {
@@ -183,7 +205,14 @@ final class ConnectionBudget {
 
     void releaseReply(long bytes) {
         replyBytes -= bytes;
-        server.release(bytes);
+        // Which reservation the bytes came from does not matter, only the totals: the reserve's
+        // part goes back first, so it is free again by the time this connection holds nothing.
+        long fromReserve = Math.min(bytes, replyReserveBytes);
+        replyReserveBytes -= fromReserve;
+        if (fromReserve > 0) {
+            server.releaseReserve(fromReserve);
+        }
+        server.release(bytes - fromReserve);
         if (replyWaiter != null) {
             Runnable r = replyWaiter;
             replyWaiter = null;
@@ -208,10 +237,12 @@ final class ConnectionBudget {
     /**
      * How many bytes the next socket read may bring: what this connection may still take of payload
      * (by its own limit, and by the server's unless it holds a grant), at least {@code minBytes}, so
-     * that a read never lands it far beyond its limit. Read sizes otherwise grow to a megabyte.
+     * that a read never lands it far beyond its limit, and at most its share of {@link
+     * #TURN_READ_BYTES}. Read sizes otherwise grow to a megabyte.
      */
     int socketReadBytes(int minBytes) {
         long room = Math.min(payloadLimitBytes() - payloadBytes, payloadCreditBytes + server.freeBytes());
+        room = Math.min(room, TURN_READ_BYTES / Math.max(1, server.activeConnections()));
         return (int) Math.max(minBytes, Math.min(Integer.MAX_VALUE, room));
     }
 

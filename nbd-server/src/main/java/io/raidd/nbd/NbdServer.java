@@ -9,7 +9,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.flush.FlushConsolidationHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -99,7 +98,7 @@ public final class NbdServer implements AutoCloseable {
                 60,
                 TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(),
-                new DefaultThreadFactory("nbd-io", true));
+                BulkThreads.factory("nbd-io"));
         ioExecutor.allowCoreThreadTimeOut(true);
         context = new ServerContext(config, registry, ioExecutor);
         transport = Transport.create(config.preferNativeTransport(), config.eventLoopThreads());
@@ -191,7 +190,9 @@ public final class NbdServer implements AutoCloseable {
         }
         ch.closeFuture().addListener(f -> connections.decrementAndGet());
         channels.add(ch);
-        ch.config().setRecvByteBufAllocator(new BudgetedReads(ch.config().getRecvByteBufAllocator(), ch));
+        ch.config()
+                .setRecvByteBufAllocator(
+                        new BudgetedReads(ch.config().getRecvByteBufAllocator(), ch, context.dataBuffers));
         ch.pipeline()
                 // Replies complete on I/O threads one by one; coalescing their flushes saves a
                 // syscall per reply under load.
