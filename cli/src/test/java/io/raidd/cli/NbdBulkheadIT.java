@@ -322,8 +322,18 @@ class NbdBulkheadIT {
         }
     }
 
+    /**
+     * A thread of a hostile client, at the lowest priority: the hostile clients stand in for other
+     * machines, and on a two-core test machine their own sending (gigabytes of WRITE payload) would
+     * otherwise take the CPU from the well-behaved client, which no server can prevent.
+     */
     private static Thread daemonThread(String name, Runnable body) {
-        Thread t = new Thread(body, name);
+        Thread t = new Thread(
+                () -> {
+                    Nice.lowerCurrentThread(19);
+                    body.run();
+                },
+                name);
         t.setDaemon(true);
         t.start();
         return t;
@@ -351,6 +361,23 @@ class NbdBulkheadIT {
                 s.close();
             } catch (IOException e) {
                 // Closing anyway.
+            }
+        }
+    }
+
+    /** setpriority(2) on the calling thread (Linux: a thread's own nice value). */
+    static final class Nice {
+        public interface LibC {
+            int gettid();
+
+            int setpriority(int which, int who, int prio);
+        }
+
+        private static final LibC C = jnr.ffi.LibraryLoader.create(LibC.class).load("c");
+
+        static void lowerCurrentThread(int nice) {
+            if (C.setpriority(0, C.gettid(), nice) != 0) {
+                throw new IllegalStateException("setpriority failed");
             }
         }
     }
