@@ -41,7 +41,11 @@ import org.junit.jupiter.api.Test;
  * scheduling quantum is noise, not a lost bulkhead: see {@link #p99Limit}). raidd's resident set
  * must stay under its resident set before the hostile clients plus the ceiling. raidd runs with a
  * fixed, pre-touched heap, so that what its resident set shows beyond the baseline is memory held
- * outside the heap, which is where client data lives.
+ * outside the heap, which is where client data lives. The baseline is taken after well-behaved
+ * clients did what the hostile ones will (16 fio jobs writing 32 MiB requests, then the reads):
+ * memory the write path keeps for itself at that concurrency (its threads, their buffers, the
+ * recycled data buffers, the C heap's arenas) is the daemon's, not the hostile clients'. The
+ * hostile clients' threads run at nice 19 (they stand in for other machines).
  */
 class NbdBulkheadIT {
     private static final long MIB = 1L << 20;

@@ -59,6 +59,28 @@ class BudgetTest {
     }
 
     @Test
+    void theReserveServesOnlyConnectionsHoldingNothingAndPastTheQueue() {
+        BufferBudget server = new BufferBudget(64 * MIB, 16 * MIB);
+        ConnectionBudget hog = connection(server, 64 * MIB, 64 * MIB);
+        ConnectionBudget quiet = connection(server, 64 * MIB, 64 * MIB);
+        // The shared part (48 MiB) is full and more: payload is counted after the fact.
+        server.charge(50 * MIB);
+        assertNotNull(server.acquireOrWait(MIB, () -> {}), "a waiter queues for the shared part");
+        int[] resumed = {0};
+        assertTrue(quiet.tryReserveReply(MIB, () -> resumed[0]++), "holds nothing: from the reserve, past the queue");
+        assertFalse(quiet.tryReserveReply(MIB, () -> resumed[0]++), "holds a reply now: queues like everyone");
+        assertTrue(hog.tryReserveReply(15 * MIB, () -> {}), "the rest of the reserve");
+        assertFalse(server.tryAcquireReserve(1), "the reserve is used up");
+        assertEquals(66 * MIB, server.usedBytes());
+        quiet.releaseReply(MIB);
+        hog.releaseReply(15 * MIB);
+        assertTrue(server.tryAcquireReserve(16 * MIB), "returned whole");
+        server.releaseReserve(16 * MIB);
+        quiet.close();
+        hog.close();
+    }
+
+    @Test
     void eachBusyConnectionIsLimitedToItsShareOfTheCeiling() {
         BufferBudget server = new BufferBudget(64 * MIB);
         List<ConnectionBudget> connections = new ArrayList<>();
