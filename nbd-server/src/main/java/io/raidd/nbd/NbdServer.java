@@ -234,7 +234,8 @@ public final class NbdServer implements AutoCloseable {
                 + config.maxInFlightRequestsPerConnection() + " requests, "
                 + Sizes.format(config.maxReplyBytesPerConnection()) + " of replies and "
                 + Sizes.format(config.maxPayloadBytesPerConnection())
-                + " of write payload (at most an equal share of the whole each); stalled connections closed after "
+                + " of write payload (at most an equal share of three quarters of the whole each, the last quarter"
+                + " kept for connections holding nothing); stalled connections closed after "
                 + config.stallTimeout().toSeconds() + " s";
     }
 
