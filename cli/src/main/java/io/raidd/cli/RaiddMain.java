@@ -138,6 +138,21 @@ public final class RaiddMain implements Callable<Integer> {
     String tagCache;
 
     @Option(
+            names = "--max-buffered",
+            paramLabel = "SIZE",
+            description = "Ceiling on client data held in memory (READ replies not yet sent, WRITE payloads not yet"
+                    + " written), shared equally among busy connections (default 256M, at most 1/16 of RAM and half the JVM's"
+                    + " direct memory).")
+    String maxBuffered;
+
+    @Option(
+            names = "--stall-timeout",
+            paramLabel = "DURATION",
+            description = "Close a connection that leaves replies unread, or stops sending in the middle of a request,"
+                    + " for this long (default 3m).")
+    String stallTimeout;
+
+    @Option(
             names = {"-v", "--verbose"},
             description = "Log more.")
     boolean verbose;
@@ -197,6 +212,12 @@ public final class RaiddMain implements Callable<Integer> {
         }
         if (tagCache != null) {
             b.tagCacheBytes = io.raidd.cli.Sizes.parse(tagCache);
+        }
+        if (maxBuffered != null) {
+            b.maxBufferedBytes = DaemonConfig.parseSize(maxBuffered);
+        }
+        if (stallTimeout != null) {
+            b.stallTimeout = DaemonConfig.parseDuration(stallTimeout);
         }
         return b.build();
     }

@@ -50,18 +50,21 @@ final class JarProcess implements AutoCloseable {
     }
 
     static JarProcess start(String mainClass, List<String> args) throws IOException {
+        return start(mainClass, List.of("-Xmx512m"), args);
+    }
+
+    /** With {@code jvmOptions} (heap size and the like) instead of the default {@code -Xmx512m}. */
+    static JarProcess start(String mainClass, List<String> jvmOptions, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules=jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED",
-                "-Xmx512m",
-                "-cp",
-                jar().toString(),
-                mainClass));
+                "--enable-native-access=ALL-UNNAMED"));
         if (Runtime.version().feature() >= 23) {
             // As the launchers do: otherwise jffi's sun.misc.Unsafe use adds four warning lines.
-            cmd.add(cmd.size() - 4, "--sun-misc-unsafe-memory-access=allow");
+            cmd.add("--sun-misc-unsafe-memory-access=allow");
         }
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", jar().toString(), mainClass));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

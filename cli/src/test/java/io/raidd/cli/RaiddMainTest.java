@@ -39,8 +39,14 @@ class RaiddMainTest {
                         "--allow-fault-injection",
                         "--rebuild-max",
                         "1G",
+                        "--max-buffered",
+                        "128M",
+                        "--stall-timeout",
+                        "2m",
                         "d0.img");
         DaemonConfig c = main.config();
+        assertEquals(128L << 20, c.maxBufferedBytes());
+        assertEquals(java.time.Duration.ofMinutes(2), c.stallTimeout());
         assertEquals(Path.of("/tmp/c.sock"), c.controlSocket());
         assertEquals("alert", c.eventProgram());
         assertTrue(c.allowFaultInjection());

@@ -38,8 +38,12 @@ final class CommandExecutor {
     /** Zero runs at least this long inside a read are sent as OFFSET_HOLE instead of data. */
     static final int HOLE_CHUNK_MIN_BYTES = 4096;
 
-    /** Cached reads up to this length are copied on the event loop; longer ones go to I/O threads. */
-    static final int CACHED_READ_MAX_BYTES = 1024 * 1024;
+    /**
+     * READs up to this length are answered in one piece (copied on the event loop when the device
+     * holds the data in memory); longer ones are streamed in slices of this length, each produced
+     * only once the previous one was taken by the socket.
+     */
+    static final int READ_SLICE_BYTES = 1024 * 1024;
 
     private static final int ZERO_WRITE_CHUNK_BYTES = 1024 * 1024;
     private static final ByteBuffer ZEROES =
@@ -74,6 +78,26 @@ final class CommandExecutor {
 
     /** Why a request is refused before it reaches the device. */
     record Refusal(int errno, String message) {}
+
+    /** What a device call that has no data to return came to: errno 0 is success. */
+    record Outcome(int errno, String message) {
+        static final Outcome OK = new Outcome(NbdErrno.OK, null);
+
+        boolean failed() {
+            return errno != NbdErrno.OK;
+        }
+    }
+
+    /**
+     * One slice of a streamed READ reply, ready to be written: data (with the reply's header before
+     * the first slice of a simple reply), or an error to end the reply with. A failure after a
+     * simple reply's data has started has no bytes: nothing can report it but a disconnect.
+     */
+    record Slice(ByteBuf bytes, int errno, String message) {
+        boolean failed() {
+            return errno != NbdErrno.OK;
+        }
+    }
 
     /** Returns the refusal for a request the device must not see, or null when it may run. */
     Refusal check(NbdRequest r) {
@@ -357,7 +381,7 @@ final class CommandExecutor {
 
     /**
      * The reply to a checked READ served from the device's memory, for the event loop; null when the
-     * read must go to an I/O thread instead: empty, longer than {@link #CACHED_READ_MAX_BYTES}, a
+     * read must go to an I/O thread instead: empty, longer than {@link #READ_SLICE_BYTES}, a
      * structured reply that may describe holes, or data not all in memory. The bytes are read into
      * the reply here ({@link BlockDevice#readIfCached}); a read that meets a shrunk member file
      * answers false and the request goes to the blocking path, which reports it.
@@ -377,7 +401,7 @@ final class CommandExecutor {
 
     private ByteBuf copyIfCached(NbdRequest r, ByteBufAllocator alloc) {
         int length = (int) r.lengthBytes;
-        if (length > CACHED_READ_MAX_BYTES) {
+        if (length > READ_SLICE_BYTES) {
             return null;
         }
         ByteBuf buf = wholeReadHeader(r, alloc, length);
@@ -434,7 +458,7 @@ final class CommandExecutor {
     private ByteBuf readSparse(NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout) {
         List<ByteBuf> chunks = new ArrayList<>();
         try {
-            boolean failed = addSparseChunks(r, alloc, layout, chunks);
+            boolean failed = addSparseChunks(r, alloc, layout, r.offsetBytes, r.offsetBytes + r.lengthBytes, chunks);
             if (!failed) {
                 stats.recordReply(NbdErrno.OK);
                 stats.addBytesRead(r.lengthBytes);
@@ -452,11 +476,18 @@ final class CommandExecutor {
         }
     }
 
-    /** Appends the chunks in order; returns true when a read failed (an error chunk is last). */
+    /**
+     * Appends the chunks of {@code [start, end)} in order; returns true when a read failed (an error
+     * chunk is last).
+     */
     private boolean addSparseChunks(
-            NbdRequest r, ByteBufAllocator alloc, AllocationExtents.Descriptors layout, List<ByteBuf> chunks) {
-        long pos = r.offsetBytes;
-        long end = r.offsetBytes + r.lengthBytes;
+            NbdRequest r,
+            ByteBufAllocator alloc,
+            AllocationExtents.Descriptors layout,
+            long start,
+            long end,
+            List<ByteBuf> chunks) {
+        long pos = start;
         long dataStart = -1;
         for (int i = 0; i < layout.count(); i++) {
             long extentEnd = pos + layout.length(i);
@@ -526,6 +557,152 @@ final class CommandExecutor {
         stats.recordReply(NbdErrno.OK);
         stats.addBytesRead(length);
         return buf;
+    }
+
+    // ------------------------------------------------------------------ streamed READs
+
+    /**
+     * A slice of a long READ from the device's memory, for the event loop; null when it is not all
+     * in memory, or when a structured reply may describe holes (which needs the device's answer).
+     * Counts the bytes read; the reply's outcome is counted by {@link #recordStreamedRead} at its end.
+     */
+    ByteBuf sliceIfCached(
+            NbdRequest r, long offsetBytes, int lengthBytes, boolean first, boolean last, ByteBufAllocator alloc) {
+        if (session.structuredReplies() && mayDescribeHoles(r)) {
+            return null;
+        }
+        ByteBuf buf = sliceBuffer(r, offsetBytes, lengthBytes, first, last, alloc);
+        int at = buf.writerIndex();
+        try {
+            if (device.readIfCached(offsetBytes, buf.nioBuffer(at, lengthBytes))) {
+                buf.writerIndex(at + lengthBytes);
+                stats.addBytesRead(lengthBytes);
+                return buf;
+            }
+        } catch (RuntimeException e) {
+            // A device bug; the blocking path reports it properly.
+        }
+        buf.release();
+        return null;
+    }
+
+    /** A slice of a long READ read from the device. May block. */
+    Slice readSlice(
+            NbdRequest r, long offsetBytes, int lengthBytes, boolean first, boolean last, ByteBufAllocator alloc) {
+        boolean structured = session.structuredReplies();
+        if (structured && mayDescribeHoles(r)) {
+            Slice sparse = readSparseSlice(r, offsetBytes, lengthBytes, last, alloc);
+            if (sparse != null) {
+                return sparse;
+            }
+        }
+        ByteBuf buf = sliceBuffer(r, offsetBytes, lengthBytes, first, last, alloc);
+        try {
+            readInto(buf, offsetBytes, lengthBytes);
+            stats.addBytesRead(lengthBytes);
+            return new Slice(buf, NbdErrno.OK, null);
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            logReadFailure(r, e);
+            int errno = e instanceof IOException io ? NbdErrno.fromIOException(io) : NbdErrno.EIO;
+            String message = String.valueOf(e.getMessage());
+            stats.recordReply(errno);
+            if (structured) {
+                return new Slice(Replies.errorAt(alloc, r.cookie, true, errno, message, offsetBytes), errno, message);
+            }
+            return new Slice(first ? Replies.simple(alloc, r.cookie, errno) : null, errno, message);
+        }
+    }
+
+    /** The slice as OFFSET_DATA and OFFSET_HOLE chunks, or null when it holds no hole worth sending. */
+    private Slice readSparseSlice(
+            NbdRequest r, long offsetBytes, int lengthBytes, boolean last, ByteBufAllocator alloc) {
+        AllocationExtents.Descriptors layout;
+        try {
+            layout = AllocationExtents.describe(
+                    device,
+                    offsetBytes,
+                    lengthBytes,
+                    export.minimumBlockSizeBytes(),
+                    AllocationExtents.MAX_DESCRIPTORS);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        if (!hasHoleWorthSending(layout)) {
+            return null;
+        }
+        List<ByteBuf> chunks = new ArrayList<>();
+        try {
+            boolean failed = addSparseChunks(r, alloc, layout, offsetBytes, offsetBytes + lengthBytes, chunks);
+            if (last || failed) {
+                Replies.markDone(chunks.get(chunks.size() - 1));
+            }
+            CompositeByteBuf bytes = alloc.compositeDirectBuffer(chunks.size());
+            bytes.addComponents(true, chunks);
+            if (failed) {
+                return new Slice(bytes, NbdErrno.EIO, "read failed at a slice of " + r);
+            }
+            stats.addBytesRead(lengthBytes);
+            return new Slice(bytes, NbdErrno.OK, null);
+        } catch (RuntimeException | Error e) {
+            for (ByteBuf chunk : chunks) {
+                chunk.release();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A buffer for one slice with room for its data: an OFFSET_DATA chunk (DONE on the last), or
+     * for a simple reply the reply header before the first slice and bare data after it.
+     */
+    private ByteBuf sliceBuffer(
+            NbdRequest r, long offsetBytes, int lengthBytes, boolean first, boolean last, ByteBufAllocator alloc) {
+        ByteBufAllocator from = dataAllocator(lengthBytes, alloc);
+        if (session.structuredReplies()) {
+            return Replies.dataWithRoom(from, r.cookie, last, offsetBytes, lengthBytes);
+        }
+        return first ? Replies.simpleWithRoom(from, r.cookie, lengthBytes) : from.directBuffer(lengthBytes);
+    }
+
+    /** Counts a streamed READ that was answered in full (failures are counted where they happen). */
+    void recordStreamedRead() {
+        stats.recordReply(NbdErrno.OK);
+    }
+
+    // ------------------------------------------------------------------ pieced WRITEs
+
+    /** Writes one piece of a long WRITE to the device. May block. */
+    Outcome writePiece(WritePiece p) {
+        ByteBuf payload = p.payload();
+        try {
+            if (p.request.hasFlag(FLAG_FUA)) {
+                device.writeDurable(p.offsetBytes, payload.nioBuffer());
+            } else if (payload.nioBufferCount() == 1) {
+                device.write(p.offsetBytes, payload.nioBuffer());
+            } else {
+                device.writeGathered(p.offsetBytes, List.of(payload.nioBuffers()));
+            }
+            stats.addBytesWritten(p.lengthBytes);
+            return Outcome.OK;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> export.name() + ": " + p + " failed", e);
+            return new Outcome(NbdErrno.fromIOException(e), String.valueOf(e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            return new Outcome(NbdErrno.EINVAL, String.valueOf(e.getMessage()));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            LOG.log(System.Logger.Level.WARNING, () -> export.name() + ": " + p + " failed unexpectedly", e);
+            return new Outcome(NbdErrno.EIO, e.toString());
+        }
+    }
+
+    /** The reply to a WRITE executed piece by piece, counted in the export's statistics. */
+    ByteBuf piecedWriteReply(NbdRequest r, Outcome outcome, ByteBufAllocator alloc) {
+        stats.recordReply(outcome.errno());
+        if (outcome.failed()) {
+            return errorReply(r, outcome.errno(), outcome.message(), alloc);
+        }
+        return Replies.simple(alloc, r.cookie, NbdErrno.OK);
     }
 
     private ByteBuf blockStatus(NbdRequest r, ByteBufAllocator alloc) throws IOException {

@@ -451,12 +451,18 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                 blockSizeNegotiated,
                 server.config.maxPayloadBytes(),
                 tlsActive);
+        int pieceBytes = NbdRequestDecoder.pieceBytes(entry.export.device().optimalWriteBytes());
         ConnectionBudget budget = new ConnectionBudget(
+                String.valueOf(ctx.channel().remoteAddress()),
                 server.config.maxInFlightRequestsPerConnection(),
-                server.config.maxInFlightBytesPerConnection(),
-                server.sharedBudget,
+                server.config.maxReplyBytesPerConnection(),
+                server.config.maxPayloadBytesPerConnection(),
+                pieceBytes,
+                server.bufferBudget,
                 ctx.channel().eventLoop());
-        NbdRequestDecoder decoder = new NbdRequestDecoder(server.config.maxPayloadBytes(), budget, server.dataBuffers);
+        NbdRequestDecoder decoder =
+                new NbdRequestDecoder(server.config.maxPayloadBytes(), pieceBytes, budget, server.dataBuffers);
+        ctx.channel().attr(BudgetedReads.BUDGET).set(budget);
         FairSubmitter io = new FairSubmitter(
                 server.ioExecutor,
                 server.config.maxExecutingRequestsPerConnection(),
@@ -474,8 +480,14 @@ final class NbdNegotiationHandler extends ByteToMessageDecoder {
                         server.workerReturned();
                     }
                 });
-        NbdTransmissionHandler handler =
-                new NbdTransmissionHandler(ctx.channel(), session, io, budget, decoder, server.dataBuffers);
+        NbdTransmissionHandler handler = new NbdTransmissionHandler(
+                ctx.channel(),
+                session,
+                io,
+                budget,
+                decoder,
+                server.dataBuffers,
+                server.config.stallTimeout().toNanos());
         ctx.flush();
         if (!entry.attach(handler)) {
             hardDisconnect("export removed during negotiation");

@@ -4,8 +4,10 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * One decoded transmission request. Owns its WRITE payload (a slice of the receive buffer or a
- * buffer the payload was gathered into) until {@link #releasePayload()}, and owns the
- * {@link #budgetBytes()} reserved in the connection's budget until the reply is written.
+ * buffer the payload was gathered into) until {@link #releasePayload()}, and owns one request slot
+ * and the {@link #budgetBytes()} of payload counted in the connection's budget until the reply is
+ * written. A WRITE whose payload reaches the server in {@link WritePiece}s carries no payload
+ * itself; its {@link #pieces} track them.
  */
 final class NbdRequest {
     final int flags;
@@ -23,6 +25,9 @@ final class NbdRequest {
     private final long budgetBytes;
     private final boolean budgeted;
 
+    /** Non-null for a WRITE whose payload arrives in pieces. Event loop only. */
+    final PiecedWrite pieces;
+
     NbdRequest(
             int flags,
             int type,
@@ -32,7 +37,8 @@ final class NbdRequest {
             ByteBuf payload,
             boolean payloadSkipped,
             long budgetBytes,
-            boolean budgeted) {
+            boolean budgeted,
+            boolean pieced) {
         this.flags = flags;
         this.type = type;
         this.cookie = cookie;
@@ -42,13 +48,27 @@ final class NbdRequest {
         this.payloadSkipped = payloadSkipped;
         this.budgetBytes = budgetBytes;
         this.budgeted = budgeted;
+        this.pieces = pieced ? new PiecedWrite() : null;
+    }
+
+    /**
+     * The progress of a WRITE executed piece by piece as its payload arrives: pieces executing,
+     * whether the last one arrived, the refusal or first failure to answer with.
+     */
+    static final class PiecedWrite {
+        int executing;
+        boolean lastArrived;
+        boolean answered;
+        CommandExecutor.Refusal refusal;
+        int errno;
+        String message;
     }
 
     ByteBuf payload() {
         return payload;
     }
 
-    /** Bytes reserved for this request in the connection budget. */
+    /** Payload bytes counted for this request in the connection budget, returned with its reply. */
     long budgetBytes() {
         return budgetBytes;
     }

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.flush.FlushConsolidationHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -52,6 +51,11 @@ public final class NbdServer implements AutoCloseable {
     private static final int ACCEPT_BACKLOG = 4096;
     /** Larger socket reads for large WRITE payloads; the adaptive allocator shrinks for small ones. */
     private static final int MAX_SOCKET_READ_BYTES = 1024 * 1024;
+    /**
+     * Socket reads one connection gets each time its event loop comes round: a client streaming
+     * payload must not keep the loop from the other connections on it for more than one read.
+     */
+    private static final int MAX_SOCKET_READS_PER_TURN = 1;
 
     private final NbdServerConfig config;
     private final ExportRegistry registry;
@@ -94,7 +98,7 @@ public final class NbdServer implements AutoCloseable {
                 60,
                 TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(),
-                new DefaultThreadFactory("nbd-io", true));
+                BulkThreads.factory("nbd-io"));
         ioExecutor.allowCoreThreadTimeOut(true);
         context = new ServerContext(config, registry, ioExecutor);
         transport = Transport.create(config.preferNativeTransport(), config.eventLoopThreads());
@@ -110,7 +114,7 @@ public final class NbdServer implements AutoCloseable {
         LOG.log(
                 System.Logger.Level.INFO,
                 () -> "NBD server listening on " + bound + " (" + (transport.isNative() ? "epoll" : "nio") + ", TLS "
-                        + config.tlsMode() + ")");
+                        + config.tlsMode() + "); " + limits());
         return bound;
     }
 
@@ -125,7 +129,8 @@ public final class NbdServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                 .childOption(
                         ChannelOption.RECVBUF_ALLOCATOR,
-                        new AdaptiveRecvByteBufAllocator(64, 64 * 1024, MAX_SOCKET_READ_BYTES))
+                        new AdaptiveRecvByteBufAllocator(64, 64 * 1024, MAX_SOCKET_READ_BYTES)
+                                .maxMessagesPerRead(MAX_SOCKET_READS_PER_TURN))
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -185,6 +190,9 @@ public final class NbdServer implements AutoCloseable {
         }
         ch.closeFuture().addListener(f -> connections.decrementAndGet());
         channels.add(ch);
+        ch.config()
+                .setRecvByteBufAllocator(
+                        new BudgetedReads(ch.config().getRecvByteBufAllocator(), ch, context.dataBuffers));
         ch.pipeline()
                 // Replies complete on I/O threads one by one; coalescing their flushes saves a
                 // syscall per reply under load.
@@ -219,10 +227,28 @@ public final class NbdServer implements AutoCloseable {
         return Optional.ofNullable(registry.get(exportName)).map(e -> e.stats);
     }
 
-    /** Bytes currently held for in-flight requests across all connections (for tests and metrics). */
-    long inFlightBytes() {
+    /** The memory limits, as the start-up line shows them. */
+    public String limits() {
+        return "client data buffered up to " + Sizes.format(config.maxBufferedBytes())
+                + " in all, per connection up to "
+                + config.maxInFlightRequestsPerConnection() + " requests, "
+                + Sizes.format(config.maxReplyBytesPerConnection()) + " of replies and "
+                + Sizes.format(config.maxPayloadBytesPerConnection())
+                + " of write payload (at most an equal share of three quarters of the whole each, the last quarter"
+                + " kept for connections holding nothing); stalled connections closed after "
+                + config.stallTimeout().toSeconds() + " s";
+    }
+
+    /** Bytes of READ replies and WRITE payloads held across all connections (for tests and metrics). */
+    public long bufferedBytes() {
         ServerContext c = context;
-        return c == null ? 0 : c.sharedBudget.usedBytes();
+        return c == null ? 0 : c.bufferBudget.usedBytes();
+    }
+
+    /** Connections with requests in flight, among which the buffer ceiling is shared. */
+    public int busyConnections() {
+        ServerContext c = context;
+        return c == null ? 0 : c.bufferBudget.activeConnections();
     }
 
     /** Open client connections, negotiating or transmitting. */

@@ -25,6 +25,14 @@ public final class NbdServerConfig {
     /** The payload size the Linux kernel client may send (65536 sectors); clients that ask obey it. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;
 
+    /** The memory ceiling on machines large enough for it; see {@link #defaultMaxBufferedBytes()}. */
+    public static final long DEFAULT_MAX_BUFFERED_BYTES = 256L * 1024 * 1024;
+
+    public static final long MIN_MAX_BUFFERED_BYTES = 32L * 1024 * 1024;
+
+    /** Like a TCP user timeout: long enough for any client that reads at all. */
+    public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofMinutes(3);
+
     private final List<SocketAddress> listenAddresses;
     private final TlsMode tlsMode;
     private final SslContext sslContext;
@@ -33,8 +41,10 @@ public final class NbdServerConfig {
     private final int maxPayloadBytes;
     private final int maxInFlightRequestsPerConnection;
     private final int maxExecutingRequestsPerConnection;
-    private final long maxInFlightBytesPerConnection;
-    private final long maxInFlightBytesTotal;
+    private final long maxReplyBytesPerConnection;
+    private final long maxPayloadBytesPerConnection;
+    private final long maxBufferedBytes;
+    private final Duration stallTimeout;
     private final int maxConnections;
     private final Duration handshakeTimeout;
     private final Duration shutdownTimeout;
@@ -51,8 +61,10 @@ public final class NbdServerConfig {
         this.maxPayloadBytes = b.maxPayloadBytes;
         this.maxInFlightRequestsPerConnection = b.maxInFlightRequestsPerConnection;
         this.maxExecutingRequestsPerConnection = b.maxExecutingRequestsPerConnection;
-        this.maxInFlightBytesPerConnection = b.maxInFlightBytesPerConnection;
-        this.maxInFlightBytesTotal = b.maxInFlightBytesTotal;
+        this.maxReplyBytesPerConnection = b.maxReplyBytesPerConnection;
+        this.maxPayloadBytesPerConnection = b.maxPayloadBytesPerConnection;
+        this.maxBufferedBytes = b.maxBufferedBytes;
+        this.stallTimeout = b.stallTimeout;
         this.maxConnections = b.maxConnections;
         this.handshakeTimeout = b.handshakeTimeout;
         this.shutdownTimeout = b.shutdownTimeout;
@@ -101,12 +113,36 @@ public final class NbdServerConfig {
         return maxExecutingRequestsPerConnection;
     }
 
-    public long maxInFlightBytesPerConnection() {
-        return maxInFlightBytesPerConnection;
+    public long maxReplyBytesPerConnection() {
+        return maxReplyBytesPerConnection;
     }
 
-    public long maxInFlightBytesTotal() {
-        return maxInFlightBytesTotal;
+    public long maxPayloadBytesPerConnection() {
+        return maxPayloadBytesPerConnection;
+    }
+
+    /** The ceiling on READ reply and WRITE payload bytes the server holds, over all connections. */
+    public long maxBufferedBytes() {
+        return maxBufferedBytes;
+    }
+
+    /** How long a connection may leave replies unread, or stop sending mid-request, before it is closed. */
+    public Duration stallTimeout() {
+        return stallTimeout;
+    }
+
+    /**
+     * The default ceiling, sized for the machine: 256 MiB, but at most a sixteenth of the physical
+     * memory and half of what the JVM lets direct buffers take, and at least 32 MiB.
+     */
+    public static long defaultMaxBufferedBytes() {
+        long ceiling = DEFAULT_MAX_BUFFERED_BYTES;
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            ceiling = Math.min(ceiling, os.getTotalMemorySize() / 16);
+        }
+        ceiling = Math.min(ceiling, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 2);
+        return Math.max(MIN_MAX_BUFFERED_BYTES, ceiling / (1 << 20) * (1 << 20));
     }
 
     public int maxConnections() {
@@ -145,8 +181,10 @@ public final class NbdServerConfig {
         private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
         private int maxInFlightRequestsPerConnection = 128;
         private int maxExecutingRequestsPerConnection = 16;
-        private long maxInFlightBytesPerConnection = 64L * 1024 * 1024;
-        private long maxInFlightBytesTotal = 1024L * 1024 * 1024;
+        private long maxReplyBytesPerConnection = 16L * 1024 * 1024;
+        private long maxPayloadBytesPerConnection = 64L * 1024 * 1024;
+        private long maxBufferedBytes = defaultMaxBufferedBytes();
+        private Duration stallTimeout = DEFAULT_STALL_TIMEOUT;
         private int maxConnections = 4096;
         private Duration handshakeTimeout = Duration.ofSeconds(30);
         private Duration shutdownTimeout = Duration.ofSeconds(30);
@@ -218,15 +256,40 @@ public final class NbdServerConfig {
             return this;
         }
 
-        /** Bytes of WRITE payload plus READ reply data one connection may hold before reading stops. */
-        public Builder maxInFlightBytesPerConnection(long bytes) {
-            this.maxInFlightBytesPerConnection = bytes;
+        /**
+         * Bytes of READ data one connection may have produced and not yet sent; READs wait beyond
+         * it. Capped further at the connection's fair share of {@link #maxBufferedBytes}.
+         */
+        public Builder maxReplyBytesPerConnection(long bytes) {
+            this.maxReplyBytesPerConnection = bytes;
             return this;
         }
 
-        /** The same, summed over all connections; keeps many clients from exhausting memory. */
-        public Builder maxInFlightBytesTotal(long bytes) {
-            this.maxInFlightBytesTotal = bytes;
+        /**
+         * Bytes of WRITE payload one connection may hold (received, not yet written to the device)
+         * before reading from it stops. Capped further at its fair share of {@link #maxBufferedBytes},
+         * but one piece of a long write always fits.
+         */
+        public Builder maxPayloadBytesPerConnection(long bytes) {
+            this.maxPayloadBytesPerConnection = bytes;
+            return this;
+        }
+
+        /**
+         * The ceiling on READ reply and WRITE payload bytes held over all connections; each busy
+         * connection is entitled to an equal share. Default: {@link #defaultMaxBufferedBytes()}.
+         */
+        public Builder maxBufferedBytes(long bytes) {
+            this.maxBufferedBytes = bytes;
+            return this;
+        }
+
+        /**
+         * A connection that leaves replies unread (the socket takes none of them) or stops sending
+         * in the middle of a request for this long is closed, and what it held returned.
+         */
+        public Builder stallTimeout(Duration timeout) {
+            this.stallTimeout = Objects.requireNonNull(timeout, "timeout");
             return this;
         }
 
@@ -281,11 +344,13 @@ public final class NbdServerConfig {
             require(maxInFlightRequestsPerConnection >= 1, "maxInFlightRequestsPerConnection must be >= 1");
             require(maxExecutingRequestsPerConnection >= 1, "maxExecutingRequestsPerConnection must be >= 1");
             require(
-                    maxInFlightBytesPerConnection >= maxPayloadBytes,
-                    "maxInFlightBytesPerConnection must be >= maxPayloadBytes so one maximal request fits");
+                    maxReplyBytesPerConnection >= CommandExecutor.READ_SLICE_BYTES,
+                    "maxReplyBytesPerConnection must be >= " + CommandExecutor.READ_SLICE_BYTES + " (one slice)");
+            require(maxPayloadBytesPerConnection >= 1024 * 1024, "maxPayloadBytesPerConnection must be >= 1 MiB");
             require(
-                    maxInFlightBytesTotal >= maxInFlightBytesPerConnection,
-                    "maxInFlightBytesTotal must be >= maxInFlightBytesPerConnection");
+                    maxBufferedBytes >= MIN_MAX_BUFFERED_BYTES,
+                    "maxBufferedBytes must be >= " + (MIN_MAX_BUFFERED_BYTES >> 20) + " MiB, was " + maxBufferedBytes);
+            require(!stallTimeout.isNegative() && !stallTimeout.isZero(), "stallTimeout must be > 0");
             require(maxConnections >= 1, "maxConnections must be >= 1");
             require(!handshakeTimeout.isNegative() && !handshakeTimeout.isZero(), "handshakeTimeout must be > 0");
             require(!shutdownTimeout.isNegative(), "shutdownTimeout must be >= 0");

@@ -12,7 +12,7 @@ final class ServerContext {
     final NbdServerConfig config;
     final ExportRegistry registry;
     final Executor ioExecutor;
-    final SharedByteBudget sharedBudget;
+    final BufferBudget bufferBudget;
     final DataBufferPool dataBuffers;
     private volatile boolean shuttingDown;
     /** I/O threads stuck in a device call whose request the device answered from elsewhere. */
@@ -22,8 +22,13 @@ final class ServerContext {
         this.config = config;
         this.registry = registry;
         this.ioExecutor = ioExecutor;
-        this.sharedBudget = new SharedByteBudget(config.maxInFlightBytesTotal());
-        this.dataBuffers = new DataBufferPool(Math.min(MAX_IDLE_DATA_BUFFER_BYTES, config.maxInFlightBytesTotal()));
+        // A quarter of the ceiling is the reserve for connections that hold nothing (BufferBudget):
+        // enough for a 1 MiB reply slice at the smallest ceiling (32 MiB), and for many clients
+        // waiting on one reply each at the default.
+        this.bufferBudget = new BufferBudget(config.maxBufferedBytes(), config.maxBufferedBytes() / 4);
+        // Idle buffers stay resident: they count against the ceiling's worth of memory the server
+        // may keep, half of it at most.
+        this.dataBuffers = new DataBufferPool(Math.min(MAX_IDLE_DATA_BUFFER_BYTES, config.maxBufferedBytes() / 2));
     }
 
     /**

@@ -12,12 +12,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LeakCheck.class)
 class DataBufferPoolTest {
     @Test
-    void sizeClassesRoundUpToSixtyFourKibThenOneMib() {
+    void sizeClassesRoundUpToSixtyFourKibThenOneMibAboveOneMibAndAHeader() {
         assertEquals(64 << 10, DataBufferPool.sizeClass(1));
         assertEquals(64 << 10, DataBufferPool.sizeClass(64 << 10));
         assertEquals(128 << 10, DataBufferPool.sizeClass((64 << 10) + 1));
         assertEquals(1 << 20, DataBufferPool.sizeClass(1 << 20));
-        assertEquals(2 << 20, DataBufferPool.sizeClass((1 << 20) + 28));
+        assertEquals((1 << 20) + (64 << 10), DataBufferPool.sizeClass((1 << 20) + 28), "a slice and its header");
+        assertEquals(2 << 20, DataBufferPool.sizeClass((1 << 20) + (64 << 10) + 1));
         assertEquals(33 << 20, DataBufferPool.sizeClass((32 << 20) + 28));
     }
 

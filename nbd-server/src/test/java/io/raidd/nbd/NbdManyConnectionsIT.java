@@ -69,7 +69,7 @@ class NbdManyConnectionsIT {
                 }
             }
             Await.until(() -> server.connectionCount() == 0, Duration.ofSeconds(30), "all connections to close");
-            assertEquals(0, server.inFlightBytes());
+            assertEquals(0, server.bufferedBytes());
         }
     }
 

@@ -43,12 +43,14 @@ class NbdServerConfigTest {
         assertThrows(
                 IllegalArgumentException.class,
                 () -> NbdServerConfig.builder()
-                        .maxPayloadBytes(64 << 20)
-                        .maxInFlightBytesPerConnection(32 << 20)
+                        .maxReplyBytesPerConnection(64 << 10)
                         .build());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> NbdServerConfig.builder().maxInFlightBytesTotal(1 << 20).build());
+                () -> NbdServerConfig.builder().maxBufferedBytes(1 << 20).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> NbdServerConfig.builder().stallTimeout(Duration.ZERO).build());
         assertThrows(
                 IllegalArgumentException.class,
                 () -> NbdServerConfig.builder().ioThreads(0).build());

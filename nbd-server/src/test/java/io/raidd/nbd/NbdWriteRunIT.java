@@ -141,18 +141,19 @@ class NbdWriteRunIT {
             c.write(0, 21, WINDOW, random(4096, 21)); // continues the stream: held behind the first
             byte[] third = random(4096, 22);
             c.write(0, 22, WINDOW + 4096L, third); // joins the held run
-            byte[] last = random(8192, 23);
+            // Long enough to be gathered as it arrives, so that the bytes sent so far are counted.
+            byte[] last = random(512 * 1024, 23);
             c.request(0, RequestDescriptor.CMD_WRITE, 23, WINDOW + 8192L, last.length);
             c.sendRaw(java.util.Arrays.copyOf(last, 4096)); // in flight, but its payload is still coming
             Await.until(
-                    () -> server.inFlightBytes() == 4096 + 4096 + 4096 + 8192,
+                    () -> server.bufferedBytes() == 4096 + 4096 + 4096 + 4096,
                     Duration.ofSeconds(30),
                     "four writes in flight");
             gate.open();
             // The held run must not wait for a request the client has not finished sending.
             assertEquals(Map.of(20L, 0, 21L, 0, 22L, 0), errorsByCookie(c, 3));
             assertEquals(List.of(new TestDevice.Gathered(WINDOW, 2)), device.gathered);
-            c.sendRaw(java.util.Arrays.copyOfRange(last, 4096, 8192));
+            c.sendRaw(java.util.Arrays.copyOfRange(last, 4096, last.length));
             assertEquals(0, c.readSimpleReply(0).error());
             assertArrayEquals(third, c.readSimple(24, WINDOW + 4096L, 4096));
             assertArrayEquals(last, c.readSimple(25, WINDOW + 8192L, last.length));

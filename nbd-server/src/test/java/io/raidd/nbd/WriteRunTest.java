@@ -26,7 +26,8 @@ class WriteRunTest {
                 Unpooled.wrappedBuffer(new byte[length]),
                 false,
                 length,
-                true);
+                true,
+                false);
     }
 
     @Test
@@ -36,7 +37,7 @@ class WriteRunTest {
         assertFalse(run.tryAppend(write(0, 4096, 4096)), "overlapping");
         assertFalse(run.tryAppend(write(0, 12288, 4096)), "a gap");
         assertFalse(run.tryAppend(write(FLAG_FUA, 8192, 4096)), "FUA");
-        assertFalse(run.tryAppend(new NbdRequest(0, CMD_READ, 1, 8192, 4096, null, false, 4096, true)), "a read");
+        assertFalse(run.tryAppend(new NbdRequest(0, CMD_READ, 1, 8192, 4096, null, false, 0, true, false)), "a read");
         assertTrue(run.tryAppend(write(0, 8192, 4096)));
         assertTrue(run.tryAppend(write(0, 12288, WINDOW)), "across a boundary: the run does not end there");
         assertFalse(run.complete());

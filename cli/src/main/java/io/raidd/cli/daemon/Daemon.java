@@ -272,6 +272,7 @@ public final class Daemon implements AutoCloseable {
         if (config.unixSocket() != null) {
             serverConfig.listenUnix(config.unixSocket());
         }
+        serverConfig.maxBufferedBytes(config.maxBufferedBytes()).stallTimeout(config.stallTimeout());
         serverConfig.tlsMode(config.tls());
         if (config.tlsCertificate() != null) {
             serverConfig.tlsCertificate(config.tlsCertificate(), config.tlsKey());

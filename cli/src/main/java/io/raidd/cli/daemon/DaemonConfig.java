@@ -2,6 +2,7 @@ package io.raidd.cli.daemon;
 
 import io.raidd.cli.Sizes;
 import io.raidd.cli.control.ControlPath;
+import io.raidd.nbd.NbdServerConfig;
 import io.raidd.nbd.TlsMode;
 import io.raidd.raid.agent.RateLimits;
 import java.io.IOException;
@@ -38,6 +39,8 @@ import java.util.Objects;
  * verify-reads on|off         # check integrity tags on every read (default on); repeatable
  * verify-reads NAME=off       #   ... or for one volume
  * tag-cache 64M               # memory for integrity tags per volume (1 MiB of tags covers 1 GiB)
+ * max-buffered 256M           # ceiling on client data held in memory (default: sized for the machine)
+ * stall-timeout 3m            # close a connection that leaves replies unread (or stops mid-request) this long
  * </pre>
  */
 public record DaemonConfig(
@@ -58,12 +61,15 @@ public record DaemonConfig(
         long rebuildMaxBytesPerSecond,
         boolean verifyReads,
         java.util.Map<String, Boolean> verifyReadsByVolume,
-        long tagCacheBytes) {
+        long tagCacheBytes,
+        long maxBufferedBytes,
+        Duration stallTimeout) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_SAFE_MODE_DELAY = Duration.ofSeconds(2);
     public static final long DEFAULT_REBUILD_MIN_BYTES_PER_SECOND = RateLimits.DEFAULT.minBytesPerSecond();
     public static final long DEFAULT_REBUILD_MAX_BYTES_PER_SECOND = RateLimits.DEFAULT.maxBytesPerSecond();
+    public static final Duration DEFAULT_STALL_TIMEOUT = NbdServerConfig.DEFAULT_STALL_TIMEOUT;
 
     /** A TCP listen address. */
     public record HostPort(String host, int port) {
@@ -125,6 +131,13 @@ public record DaemonConfig(
             throw new IllegalArgumentException("--rebuild-min " + formatRate(rebuildMinBytesPerSecond)
                     + " is above --rebuild-max " + formatRate(rebuildMaxBytesPerSecond));
         }
+        if (maxBufferedBytes < NbdServerConfig.MIN_MAX_BUFFERED_BYTES) {
+            throw new IllegalArgumentException("--max-buffered must be at least "
+                    + formatRate(NbdServerConfig.MIN_MAX_BUFFERED_BYTES) + ", not " + formatRate(maxBufferedBytes));
+        }
+        if (stallTimeout.isNegative() || stallTimeout.isZero()) {
+            throw new IllegalArgumentException("--stall-timeout must be positive");
+        }
     }
 
     /** Whether reads of volume {@code name} check integrity tags. */
@@ -175,6 +188,10 @@ public record DaemonConfig(
                 verifyReadsByVolume.put(setting.substring(0, eq), parseYesNo(setting.substring(eq + 1)));
             }
         }
+        /** Null: {@link NbdServerConfig#defaultMaxBufferedBytes()}, sized for the machine. */
+        public Long maxBufferedBytes;
+
+        public Duration stallTimeout = DEFAULT_STALL_TIMEOUT;
 
         public DaemonConfig build() {
             List<HostPort> addresses = new ArrayList<>(listen);
@@ -201,7 +218,9 @@ public record DaemonConfig(
                     rebuildMaxBytesPerSecond,
                     verifyReads,
                     verifyReadsByVolume,
-                    tagCacheBytes);
+                    tagCacheBytes,
+                    maxBufferedBytes != null ? maxBufferedBytes : NbdServerConfig.defaultMaxBufferedBytes(),
+                    stallTimeout);
         }
 
         /** Applies a config file; settings given later (flags) override or add to these. */
@@ -246,6 +265,8 @@ public record DaemonConfig(
                         case "rebuild-min" -> rebuildMinBytesPerSecond = parseRate(words[1]);
                         case "verify-reads" -> verifyReads(words[1]);
                         case "tag-cache" -> tagCacheBytes = Sizes.parse(words[1]);
+                        case "max-buffered" -> maxBufferedBytes = parseSize(words[1]);
+                        case "stall-timeout" -> stallTimeout = parseDuration(words[1]);
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
@@ -288,6 +309,11 @@ public record DaemonConfig(
             throw new IllegalArgumentException("rate must be positive: '" + text + "'");
         }
         return rate;
+    }
+
+    /** A size as operators write it: {@code 256M}, {@code 1G}, {@code 64MiB}. */
+    public static long parseSize(String text) {
+        return Sizes.parse(text);
     }
 
     /** A rate as {@link #parseRate} reads it back: {@code 10M}, {@code unlimited}, or bytes. */

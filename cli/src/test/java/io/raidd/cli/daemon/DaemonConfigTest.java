@@ -42,6 +42,8 @@ class DaemonConfigTest {
                         "allow-fault-injection yes",
                         "rebuild-max 200M",
                         "rebuild-min 20M/s",
+                        "max-buffered 64M",
+                        "stall-timeout 90s",
                         ""));
         DaemonConfig c = new DaemonConfig.Builder().readFile(file).build();
         assertEquals(
@@ -59,6 +61,27 @@ class DaemonConfigTest {
         assertEquals(200L << 20, c.rebuildMaxBytesPerSecond());
         assertEquals(20L << 20, c.rebuildMinBytesPerSecond());
         assertEquals(new RateLimits(20L << 20, 200L << 20), c.rebuildLimits());
+        assertEquals(64L << 20, c.maxBufferedBytes());
+        assertEquals(Duration.ofSeconds(90), c.stallTimeout());
+    }
+
+    @Test
+    void bufferCeilingAndStallTimeoutDefaultsAndLimits() {
+        DaemonConfig.Builder b = new DaemonConfig.Builder();
+        b.members.add(Path.of("d0.img"));
+        DaemonConfig c = b.build();
+        assertEquals(io.raidd.nbd.NbdServerConfig.defaultMaxBufferedBytes(), c.maxBufferedBytes());
+        assertTrue(c.maxBufferedBytes() >= 32L << 20 && c.maxBufferedBytes() <= 256L << 20);
+        assertEquals(Duration.ofMinutes(3), c.stallTimeout());
+        b.maxBufferedBytes = 1L << 20;
+        assertEquals(
+                "--max-buffered must be at least 32M, not 1M",
+                assertThrows(IllegalArgumentException.class, b::build).getMessage());
+        b.maxBufferedBytes = null;
+        b.stallTimeout = Duration.ZERO;
+        assertEquals(
+                "--stall-timeout must be positive",
+                assertThrows(IllegalArgumentException.class, b::build).getMessage());
     }
 
     @Test
