@@ -635,7 +635,23 @@ final class FindingClassifier {
             good = same ? firstPresent : -1;
             how = same ? "the readable copies agree" : "the copies differ and no tag says which is right";
         } else {
-            how = "the copies' tags disagree";
+            // The copies' tags disagree: a copy that matches its own tag is right if every such
+            // copy holds the same bytes (the other tags are then wrong, or their copies bad).
+            how = "the copy that matches its own tag";
+            for (int c = 0; c < n; c++) {
+                if (state[c] == State.MATCH) {
+                    if (good < 0) {
+                        good = c;
+                    } else if (Arrays.mismatch(st.block(c), from, from + len, st.block(good), from, from + len) >= 0) {
+                        good = -1;
+                        how = "copies that match their own tags differ";
+                        break;
+                    }
+                }
+            }
+            if (good < 0 && how.startsWith("the copy")) {
+                how = "the copies' tags disagree and no copy matches its own";
+            }
         }
         if (good < 0) {
             boolean reported = false;
