@@ -124,6 +124,13 @@ public final class RaiddMain implements Callable<Integer> {
     String rebuildMin;
 
     @Option(
+            names = "--scrub-every",
+            paramLabel = "DURATION",
+            description = "Start a repair scrub of every volume this long after the last one started (7d, 12h;"
+                    + " default: only when asked with raidctl scrub start).")
+    String scrubEvery;
+
+    @Option(
             names = {"-v", "--verbose"},
             description = "Log more.")
     boolean verbose;
@@ -177,6 +184,9 @@ public final class RaiddMain implements Callable<Integer> {
         }
         if (rebuildMin != null) {
             b.rebuildMinBytesPerSecond = DaemonConfig.parseRate(rebuildMin);
+        }
+        if (scrubEvery != null) {
+            b.scrubEvery = DaemonConfig.parseDuration(scrubEvery);
         }
         return b.build();
     }

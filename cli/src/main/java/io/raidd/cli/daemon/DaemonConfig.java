@@ -35,6 +35,7 @@ import java.util.Objects;
  * allow-fault-injection yes|no  # let raidctl inject faults into live members (drills only)
  * rebuild-max unlimited       # rate a rebuild or resync may reach when the volume is idle (50M, 1G, unlimited)
  * rebuild-min 10M             # rate it keeps under foreground I/O
+ * scrub-every 7d              # start a repair scrub of every volume this long after the last one began
  * </pre>
  */
 public record DaemonConfig(
@@ -52,7 +53,8 @@ public record DaemonConfig(
         String eventProgram,
         boolean allowFaultInjection,
         long rebuildMinBytesPerSecond,
-        long rebuildMaxBytesPerSecond) {
+        long rebuildMaxBytesPerSecond,
+        Duration scrubEvery) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_SAFE_MODE_DELAY = Duration.ofSeconds(2);
@@ -109,6 +111,9 @@ public record DaemonConfig(
         if (rebuildMinBytesPerSecond <= 0 || rebuildMaxBytesPerSecond <= 0) {
             throw new IllegalArgumentException("rebuild rates must be positive");
         }
+        if (scrubEvery != null && (scrubEvery.isNegative() || scrubEvery.isZero())) {
+            throw new IllegalArgumentException("--scrub-every must be positive");
+        }
         if (rebuildMinBytesPerSecond > rebuildMaxBytesPerSecond) {
             throw new IllegalArgumentException("--rebuild-min " + formatRate(rebuildMinBytesPerSecond)
                     + " is above --rebuild-max " + formatRate(rebuildMaxBytesPerSecond));
@@ -143,6 +148,9 @@ public record DaemonConfig(
 
         public long rebuildMaxBytesPerSecond = DEFAULT_REBUILD_MAX_BYTES_PER_SECOND;
 
+        /** Null: scrubs only when asked. */
+        public Duration scrubEvery;
+
         public DaemonConfig build() {
             List<HostPort> addresses = new ArrayList<>(listen);
             if (!listenGiven && addresses.isEmpty()) {
@@ -165,7 +173,8 @@ public record DaemonConfig(
                     rebuildMinBytesPerSecond != null
                             ? rebuildMinBytesPerSecond
                             : Math.min(DEFAULT_REBUILD_MIN_BYTES_PER_SECOND, rebuildMaxBytesPerSecond),
-                    rebuildMaxBytesPerSecond);
+                    rebuildMaxBytesPerSecond,
+                    scrubEvery);
         }
 
         /** Applies a config file; settings given later (flags) override or add to these. */
@@ -208,6 +217,7 @@ public record DaemonConfig(
                         case "allow-fault-injection" -> allowFaultInjection = parseYesNo(words[1]);
                         case "rebuild-max" -> rebuildMaxBytesPerSecond = parseRate(words[1]);
                         case "rebuild-min" -> rebuildMinBytesPerSecond = parseRate(words[1]);
+                        case "scrub-every" -> scrubEvery = parseDuration(words[1]);
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
@@ -276,7 +286,7 @@ public record DaemonConfig(
         };
     }
 
-    /** {@code 30s}, {@code 500ms}, {@code 2m}, or ISO-8601 ({@code PT30S}). */
+    /** {@code 30s}, {@code 500ms}, {@code 2m}, {@code 12h}, {@code 7d}, or ISO-8601 ({@code PT30S}). */
     public static Duration parseDuration(String text) {
         String s = text.trim().toLowerCase(Locale.ROOT);
         try {
@@ -291,6 +301,12 @@ public record DaemonConfig(
             }
             if (s.endsWith("m")) {
                 return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
+            }
+            if (s.endsWith("h")) {
+                return Duration.ofHours(Long.parseLong(s.substring(0, s.length() - 1)));
+            }
+            if (s.endsWith("d")) {
+                return Duration.ofDays(Long.parseLong(s.substring(0, s.length() - 1)));
             }
             return Duration.parse(text);
         } catch (RuntimeException e) {
