@@ -78,13 +78,19 @@ final class FindingClassifier {
     private final Geometry geometry;
     private final boolean useTags;
     private final Policy policy;
-    private final Set<Long> tornSeen = new HashSet<>();
+    private final Set<Long> tornSeen;
 
     private byte[] fullP = new byte[0];
     private byte[] fullQ = new byte[0];
     private final SyndromeVerdict[] verdicts = new SyndromeVerdict[1];
 
     FindingClassifier(StripeAccess access, Geometry geometry, boolean useTags, Policy policy) {
+        this(access, geometry, useTags, policy, java.util.concurrent.ConcurrentHashMap.newKeySet());
+    }
+
+    /** @param tornSeen damaged tag blocks already reported (shared by the classifiers of one scrub) */
+    FindingClassifier(StripeAccess access, Geometry geometry, boolean useTags, Policy policy, Set<Long> tornSeen) {
+        this.tornSeen = tornSeen;
         this.access = access;
         this.geometry = geometry;
         this.useTags = useTags;
@@ -138,8 +144,8 @@ final class FindingClassifier {
         if (offset >= tags.trustedBelowBytes()) {
             return State.UNKNOWN;
         }
-        if (tags.tagBlockDamaged(offset)) {
-            long index = offset / PAGE / TagBlockDescriptor.TAGS_PER_BLOCK;
+        long index = offset / PAGE / TagBlockDescriptor.TAGS_PER_BLOCK;
+        if (damaged(tags, p, index, offset)) {
             if (tornSeen.add(((long) st.slot(p) << 48) | index)) {
                 long first = index * TagBlockDescriptor.TAGS_PER_BLOCK * PAGE;
                 Finding f = new Finding(
@@ -165,6 +171,30 @@ final class FindingClassifier {
         tag[p] = t;
         return t == TagBlock.tagOf(st.block(p), from) ? State.MATCH : State.MISMATCH;
     }
+
+    /**
+     * Whether the tag block {@code index} of position {@code p}'s member is damaged, asked once per
+     * tag block and position rather than once per page (it is a map lookup or two, and a stripe has
+     * hundreds of pages).
+     */
+    private boolean damaged(IntegrityTags tags, int p, long index, long offset) throws IOException {
+        if (p >= damagedIndex.length) {
+            damagedIndex = Arrays.copyOf(damagedIndex, p + 1);
+            damagedTags = Arrays.copyOf(damagedTags, p + 1);
+            damagedAnswer = Arrays.copyOf(damagedAnswer, p + 1);
+            damagedIndex[p] = -1;
+        }
+        if (damagedTags[p] != tags || damagedIndex[p] != index) {
+            damagedTags[p] = tags;
+            damagedIndex[p] = index;
+            damagedAnswer[p] = tags.tagBlockDamaged(offset);
+        }
+        return damagedAnswer[p];
+    }
+
+    private long[] damagedIndex = new long[0];
+    private IntegrityTags[] damagedTags = new IntegrityTags[0];
+    private boolean[] damagedAnswer = new boolean[0];
 
     private int knownTag(LoadedStripe st, Member m, int p, int from, int len) throws IOException {
         IntegrityTags tags = m.tags();

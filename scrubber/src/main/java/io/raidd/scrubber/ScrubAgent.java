@@ -33,7 +33,11 @@ public final class ScrubAgent implements Agent {
     private final StripeAccess access;
     private final EventSink events;
     private final boolean repair;
-    private final FindingClassifier classifier;
+    /** Stripes are scrubbed this many at a time, so one stripe's reads overlap another's checks. */
+    static final int WORKERS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
+
+    private final FindingClassifier[] classifiers;
+    private java.util.concurrent.ExecutorService pool;
     private final long stripes;
     private final long totalBytes;
     private volatile long cursor;
@@ -69,7 +73,11 @@ public final class ScrubAgent implements Agent {
         this.access = access;
         this.events = events;
         this.repair = repair;
-        this.classifier = new FindingClassifier(access, geometry, useTags, policy);
+        java.util.Set<Long> tornSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        this.classifiers = new FindingClassifier[WORKERS];
+        for (int w = 0; w < WORKERS; w++) {
+            classifiers[w] = new FindingClassifier(access, geometry, useTags, policy, tornSeen);
+        }
         this.stripes = access.stripeCount();
         long bytes = 0;
         if (stripes > 0) {
@@ -114,20 +122,77 @@ public final class ScrubAgent implements Agent {
     @Override
     public long doWork() throws IOException {
         long before = doneBytes;
-        long end = Math.min(stripes, cursor + Math.max(1, STEP_BYTES / Math.max(1, access.volumeRange(0)[1])));
-        for (long s = cursor; s < end && !stopRequested; s++) {
-            scrubStripe(s);
-            cursor = s + 1;
-            doneBytes = bytesBefore(cursor);
+        long end = Math.min(stripes, cursor + Math.max(WORKERS, STEP_BYTES / Math.max(1, access.volumeRange(0)[1])));
+        if (WORKERS == 1 || end - cursor < 2) {
+            for (long s = cursor; s < end && !stopRequested; s++) {
+                scrubStripe(s, classifiers[0]);
+                cursor = s + 1;
+            }
+        } else {
+            cursor = scrubInParallel(cursor, end);
         }
+        doneBytes = bytesBefore(cursor);
         if (cursor >= stripes) {
             finished = true;
+            shutdownPool();
         }
         onStep.run();
         return doneBytes - before;
     }
 
-    private void scrubStripe(long stripe) throws IOException {
+    /**
+     * Scrubs {@code [from, end)} with {@link #WORKERS} threads, stripe {@code s} on worker {@code s %
+     * WORKERS}, each under its own stripe lock; returns the first stripe not scrubbed (all before it
+     * were).
+     */
+    private long scrubInParallel(long from, long end) throws IOException {
+        if (pool == null) {
+            pool = java.util.concurrent.Executors.newFixedThreadPool(WORKERS, r -> {
+                Thread t = new Thread(r, "raidd-scrub");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        List<java.util.concurrent.Future<Long>> parts = new ArrayList<>();
+        for (int w = 0; w < WORKERS; w++) {
+            final int worker = w;
+            parts.add(pool.submit(() -> {
+                for (long s = from + worker; s < end; s += WORKERS) {
+                    if (stopRequested) {
+                        return s;
+                    }
+                    scrubStripe(s, classifiers[worker]);
+                }
+                return end;
+            }));
+        }
+        long next = end;
+        IOException failed = null;
+        for (java.util.concurrent.Future<Long> f : parts) {
+            try {
+                next = Math.min(next, f.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("scrub interrupted", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable c = e.getCause();
+                failed = c instanceof IOException io ? io : new IOException(c);
+            }
+        }
+        if (failed != null) {
+            throw failed;
+        }
+        return next;
+    }
+
+    private void shutdownPool() {
+        if (pool != null) {
+            pool.shutdown();
+            pool = null;
+        }
+    }
+
+    private void scrubStripe(long stripe, FindingClassifier classifier) throws IOException {
         List<Finding> out;
         try (StripeAccess.StripeLock lock = access.lock(stripe)) {
             LoadedStripe st = access.load(stripe, Member.Verify.NEVER);
@@ -221,6 +286,9 @@ public final class ScrubAgent implements Agent {
 
     @Override
     public boolean done() {
+        if (stopRequested) {
+            shutdownPool();
+        }
         return finished || stopRequested;
     }
 
@@ -231,6 +299,7 @@ public final class ScrubAgent implements Agent {
 
     @Override
     public void stopped(Throwable cause) {
+        shutdownPool();
         failure = cause;
         stopRequested = true;
         onStep.run();
