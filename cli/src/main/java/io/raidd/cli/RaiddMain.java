@@ -124,6 +124,20 @@ public final class RaiddMain implements Callable<Integer> {
     String rebuildMin;
 
     @Option(
+            names = "--verify-reads",
+            paramLabel = "on|off|VOLUME=on|off",
+            description = "Check every read against the members' integrity tags, serving and repairing from"
+                    + " redundancy what fails (default on); repeatable, per volume with VOLUME=off.")
+    List<String> verifyReads = new java.util.ArrayList<>();
+
+    @Option(
+            names = "--tag-cache",
+            paramLabel = "SIZE",
+            description =
+                    "Memory for integrity tags, per volume (default 64M; 1 MiB of tags covers 1 GiB of a member).")
+    String tagCache;
+
+    @Option(
             names = "--scrub-every",
             paramLabel = "DURATION",
             description = "Start a repair scrub of every volume this long after the last one started (7d, 12h;"
@@ -184,6 +198,12 @@ public final class RaiddMain implements Callable<Integer> {
         }
         if (rebuildMin != null) {
             b.rebuildMinBytesPerSecond = DaemonConfig.parseRate(rebuildMin);
+        }
+        for (String v : verifyReads) {
+            b.verifyReads(v);
+        }
+        if (tagCache != null) {
+            b.tagCacheBytes = io.raidd.cli.Sizes.parse(tagCache);
         }
         if (scrubEvery != null) {
             b.scrubEvery = DaemonConfig.parseDuration(scrubEvery);

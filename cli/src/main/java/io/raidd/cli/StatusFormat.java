@@ -48,28 +48,40 @@ final class StatusFormat {
                     v.io().readOps() + " reads (" + Sizes.human(v.io().bytesRead()) + "), " + v.io().writeOps()
                             + " writes (" + Sizes.human(v.io().bytesWritten()) + ")");
         }
+        if (v.integrity() != null) {
+            VolumeStatus.Integrity t = v.integrity();
+            field(
+                    s,
+                    "Integrity",
+                    "reads " + (t.verifyReads() ? "verified" : "NOT verified (--verify-reads off)")
+                            + "; tags in memory "
+                            + Sizes.human(t.tagCacheHeldBytes()) + " of " + Sizes.human(t.tagCacheBytes()) + " ("
+                            + t.tagLoads() + " loads, " + t.tagEvictions() + " evictions)");
+        }
         s.append('\n');
         s.append(String.format(
                 Locale.ROOT,
-                "  %4s  %-10s  %9s  %9s  %8s  %9s  %s%n",
+                "  %4s  %-10s  %9s  %9s  %8s  %9s  %8s  %s%n",
                 "Slot",
                 "State",
                 "Read Err",
                 "Write Err",
                 "Timeouts",
                 "Corrected",
+                "Checksum",
                 "Path"));
         long memberBytes = memberDataBytes(v);
         for (MemberStatus m : v.members()) {
             s.append(String.format(
                     Locale.ROOT,
-                    "  %4s  %-10s  %9d  %9d  %8d  %9d  %s%s%n",
+                    "  %4s  %-10s  %9d  %9d  %8d  %9d  %8d  %s%s%n",
                     m.slot() < 0 ? "-" : Integer.toString(m.slot()),
                     m.state(),
                     m.readErrors(),
                     m.writeErrors(),
                     m.timeouts(),
                     m.correctedReads(),
+                    m.checksumErrors(),
                     m.path(),
                     memberNote(m, memberBytes)));
         }

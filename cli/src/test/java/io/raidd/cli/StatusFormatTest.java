@@ -23,7 +23,7 @@ class StatusFormatTest {
                 true,
                 List.of(
                         new MemberStatus(0, "/d/d0.img", "active", null, -1, 0, 0, 0, 0, null),
-                        new MemberStatus(1, "/d/d1.img", "active", null, -1, 3, 0, 0, 3, null),
+                        new MemberStatus(1, "/d/d1.img", "active", null, -1, 3, 0, 0, 5, null, 2),
                         new MemberStatus(2, "/d/d2.img", "faulty", null, -1, 0, 2, 1, 0, "write error at 8192"),
                         new MemberStatus(3, "/d/d3.img", "active", null, -1, 0, 0, 0, 0, null),
                         new MemberStatus(3, "/d/n3.img", "rebuilding", "/d/d3.img", 862 * (1L << 20), 0, 0, 0, 0, null),
@@ -32,7 +32,8 @@ class StatusFormatTest {
                 10L << 20,
                 Long.MAX_VALUE,
                 List.of("1048576+65536"),
-                new VolumeStatus.IoCounters(120, 45, 3L << 30, 5L << 20));
+                new VolumeStatus.IoCounters(120, 45, 3L << 30, 5L << 20),
+                new VolumeStatus.Integrity(true, 64L << 20, 12288, 3, 0));
     }
 
     @Test
@@ -50,15 +51,17 @@ class StatusFormatTest {
                         "          Sync : replace 42.8% 1.20 GiB/2.80 GiB at 350.1 MiB/s, ETA 0:00:05 (1 more queued)",
                         "  Rebuild Rate : min 10.0 MiB/s, max unlimited",
                         "           I/O : 120 reads (3.00 GiB), 45 writes (5.00 MiB)",
+                        "     Integrity : reads verified; tags in memory 12.00 KiB of 64.00 MiB (3 loads, 0 evictions)",
                         "",
-                        "  Slot  State        Read Err  Write Err  Timeouts  Corrected  Path",
-                        "     0  active              0          0         0          0  /d/d0.img",
-                        "     1  active              3          0         0          3  /d/d1.img",
-                        "     2  faulty              0          2         1          0  /d/d2.img  (write error at 8192)",
-                        "     3  active              0          0         0          0  /d/d3.img",
-                        "     3  rebuilding          0          0         0          0  /d/n3.img  replacing /d/d3.img,"
-                                + " recovered 42.0%",
-                        "     -  spare               0          0         0          0  /d/spare.img",
+                        "  Slot  State        Read Err  Write Err  Timeouts  Corrected  Checksum  Path",
+                        "     0  active              0          0         0          0         0  /d/d0.img",
+                        "     1  active              3          0         0          5         2  /d/d1.img",
+                        "     2  faulty              0          2         1          0         0  /d/d2.img  (write error"
+                                + " at 8192)",
+                        "     3  active              0          0         0          0         0  /d/d3.img",
+                        "     3  rebuilding          0          0         0          0         0  /d/n3.img  replacing"
+                                + " /d/d3.img, recovered 42.0%",
+                        "     -  spare               0          0         0          0         0  /d/spare.img",
                         "",
                         "  Lost ranges (data that could not be reconstructed; reads there fail):",
                         "    1048576+65536",

@@ -21,6 +21,7 @@ import java.util.List;
  * @param lostRanges volume ranges whose data could not be reconstructed (reads there fail), as
  *     "offset+length"
  * @param io the volume's I/O since the daemon started
+ * @param integrity integrity tags: whether reads check them, the cache that holds them
  */
 public record VolumeStatus(
         String name,
@@ -36,7 +37,54 @@ public record VolumeStatus(
         long rebuildMinBytesPerSecond,
         long rebuildMaxBytesPerSecond,
         List<String> lostRanges,
-        IoCounters io) {
+        IoCounters io,
+        Integrity integrity) {
+
+    /** Without integrity figures (volumes of tests and older daemons). */
+    public VolumeStatus(
+            String name,
+            String uuid,
+            int level,
+            String layout,
+            long chunkBytes,
+            long sizeBytes,
+            String state,
+            boolean dirty,
+            List<MemberStatus> members,
+            SyncStatus sync,
+            long rebuildMinBytesPerSecond,
+            long rebuildMaxBytesPerSecond,
+            List<String> lostRanges,
+            IoCounters io) {
+        this(
+                name,
+                uuid,
+                level,
+                layout,
+                chunkBytes,
+                sizeBytes,
+                state,
+                dirty,
+                members,
+                sync,
+                rebuildMinBytesPerSecond,
+                rebuildMaxBytesPerSecond,
+                lostRanges,
+                io,
+                null);
+    }
+
+    /**
+     * Integrity tags of the volume's members.
+     *
+     * @param verifyReads whether every read is checked against the tags
+     * @param tagCacheBytes memory the volume may hold tags in
+     * @param tagCacheHeldBytes memory holding tags now
+     * @param tagLoads tag blocks read from the members so far
+     * @param tagEvictions tag blocks dropped from memory to make room
+     */
+    public record Integrity(
+            boolean verifyReads, long tagCacheBytes, long tagCacheHeldBytes, long tagLoads, long tagEvictions) {}
 
     /** Requests served and bytes moved through the volume (not the members). */
     public record IoCounters(long readOps, long writeOps, long bytesRead, long bytesWritten) {
@@ -61,6 +109,7 @@ public record VolumeStatus(
      * @param timeouts I/Os that overran the member timeout
      * @param correctedReads read errors repaired by rewriting
      * @param reason why it is faulty or missing, else null
+     * @param checksumErrors blocks whose data did not match their integrity tag (ZFS's CKSUM)
      */
     public record MemberStatus(
             int slot,
@@ -72,7 +121,34 @@ public record VolumeStatus(
             long writeErrors,
             long timeouts,
             long correctedReads,
-            String reason) {}
+            String reason,
+            long checksumErrors) {
+
+        public MemberStatus(
+                int slot,
+                String path,
+                String state,
+                String replacing,
+                long recoveredBytes,
+                long readErrors,
+                long writeErrors,
+                long timeouts,
+                long correctedReads,
+                String reason) {
+            this(
+                    slot,
+                    path,
+                    state,
+                    replacing,
+                    recoveredBytes,
+                    readErrors,
+                    writeErrors,
+                    timeouts,
+                    correctedReads,
+                    reason,
+                    0);
+        }
+    }
 
     /**
      * The sync action.

@@ -208,7 +208,19 @@ public final class Daemon implements AutoCloseable {
             for (String forced : array.forced()) {
                 LOG.log(Level.WARNING, "array {0}: {1}", array.name(), forced);
             }
-            RaidVolume volume = ArrayOpener.open(array, volumeConfig, events);
+            RaidVolume volume = ArrayOpener.open(
+                    array,
+                    volumeConfig
+                            .withVerifyReads(config.verifyReads(array.name()))
+                            .withTagCache(config.tagCacheBytes()),
+                    events);
+            LOG.log(
+                    Level.INFO,
+                    "array {0}: integrity tags {1}; reads {2}; tag cache {3}",
+                    array.name(),
+                    volume.lifecycle().tagCache() == null ? "absent (members formatted without a raidd area)" : "on",
+                    volume.verifyReads() ? "verified" : "NOT verified (--verify-reads off)",
+                    io.raidd.cli.Sizes.human(config.tagCacheBytes()));
             for (AssembledArray.Member m : array.members()) {
                 used.add(m.device().device());
             }

@@ -35,6 +35,9 @@ import java.util.Objects;
  * allow-fault-injection yes|no  # let raidctl inject faults into live members (drills only)
  * rebuild-max unlimited       # rate a rebuild or resync may reach when the volume is idle (50M, 1G, unlimited)
  * rebuild-min 10M             # rate it keeps under foreground I/O
+ * verify-reads on|off         # check integrity tags on every read (default on); repeatable
+ * verify-reads NAME=off       #   ... or for one volume
+ * tag-cache 64M               # memory for integrity tags per volume (1 MiB of tags covers 1 GiB)
  * scrub-every 7d              # start a repair scrub of every volume this long after the last one began
  * </pre>
  */
@@ -54,6 +57,9 @@ public record DaemonConfig(
         boolean allowFaultInjection,
         long rebuildMinBytesPerSecond,
         long rebuildMaxBytesPerSecond,
+        boolean verifyReads,
+        java.util.Map<String, Boolean> verifyReadsByVolume,
+        long tagCacheBytes,
         Duration scrubEvery) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
@@ -87,8 +93,14 @@ public record DaemonConfig(
         }
     }
 
+    public static final long DEFAULT_TAG_CACHE_BYTES = io.raidd.raid.volume.RaidVolumeConfig.DEFAULT.tagCacheBytes();
+
     public DaemonConfig {
         members = List.copyOf(members);
+        verifyReadsByVolume = java.util.Map.copyOf(verifyReadsByVolume);
+        if (tagCacheBytes < 4096) {
+            throw new IllegalArgumentException("--tag-cache must be at least 4K");
+        }
         listen = List.copyOf(listen);
         if (members.isEmpty() && demoDirectory == null) {
             throw new IllegalArgumentException(
@@ -120,6 +132,11 @@ public record DaemonConfig(
         }
     }
 
+    /** Whether reads of volume {@code name} check integrity tags. */
+    public boolean verifyReads(String name) {
+        return verifyReadsByVolume.getOrDefault(name, verifyReads);
+    }
+
     /** The rebuild and resync rate limits every volume starts with. */
     public RateLimits rebuildLimits() {
         return new RateLimits(rebuildMinBytesPerSecond, rebuildMaxBytesPerSecond);
@@ -148,6 +165,21 @@ public record DaemonConfig(
 
         public long rebuildMaxBytesPerSecond = DEFAULT_REBUILD_MAX_BYTES_PER_SECOND;
 
+        public boolean verifyReads = true;
+        public final java.util.Map<String, Boolean> verifyReadsByVolume = new java.util.HashMap<>();
+        public long tagCacheBytes = DEFAULT_TAG_CACHE_BYTES;
+
+        /** {@code on}, {@code off}, or {@code VOLUME=on|off}. */
+        public void verifyReads(String setting) {
+            int eq = setting.indexOf('=');
+            if (eq < 0) {
+                verifyReads = parseYesNo(setting);
+            } else if (eq == 0) {
+                throw new IllegalArgumentException("--verify-reads " + setting + ": no volume name before '='");
+            } else {
+                verifyReadsByVolume.put(setting.substring(0, eq), parseYesNo(setting.substring(eq + 1)));
+            }
+        }
         /** Null: scrubs only when asked. */
         public Duration scrubEvery;
 
@@ -174,6 +206,9 @@ public record DaemonConfig(
                             ? rebuildMinBytesPerSecond
                             : Math.min(DEFAULT_REBUILD_MIN_BYTES_PER_SECOND, rebuildMaxBytesPerSecond),
                     rebuildMaxBytesPerSecond,
+                    verifyReads,
+                    verifyReadsByVolume,
+                    tagCacheBytes,
                     scrubEvery);
         }
 
@@ -217,6 +252,8 @@ public record DaemonConfig(
                         case "allow-fault-injection" -> allowFaultInjection = parseYesNo(words[1]);
                         case "rebuild-max" -> rebuildMaxBytesPerSecond = parseRate(words[1]);
                         case "rebuild-min" -> rebuildMinBytesPerSecond = parseRate(words[1]);
+                        case "verify-reads" -> verifyReads(words[1]);
+                        case "tag-cache" -> tagCacheBytes = Sizes.parse(words[1]);
                         case "scrub-every" -> scrubEvery = parseDuration(words[1]);
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }

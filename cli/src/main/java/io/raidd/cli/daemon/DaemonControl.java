@@ -110,7 +110,16 @@ final class DaemonControl implements ControlService {
                 limits.minBytesPerSecond(),
                 limits.maxBytesPerSecond(),
                 lost,
-                new VolumeStatus.IoCounters(v.readOps(), v.writeOps(), v.bytesRead(), v.bytesWritten()));
+                new VolumeStatus.IoCounters(v.readOps(), v.writeOps(), v.bytesRead(), v.bytesWritten()),
+                integrity(v));
+    }
+
+    private static VolumeStatus.Integrity integrity(RaidVolume v) {
+        io.raidd.raid.member.TagCache c = v.lifecycle().tagCache();
+        return c == null
+                ? null
+                : new VolumeStatus.Integrity(
+                        v.verifyReads(), c.capacityBytes(), c.heldBytes(), c.loads(), c.evictions());
     }
 
     private static String state(RaidVolume v, Roster r) {
@@ -141,7 +150,8 @@ final class DaemonControl implements ControlService {
                 m.writeErrors(),
                 m.timeouts(),
                 m.correctedReads(),
-                m.state() == MemberState.FAULTY || m.state() == MemberState.MISSING ? m.failureReason() : null);
+                m.state() == MemberState.FAULTY || m.state() == MemberState.MISSING ? m.failureReason() : null,
+                m.tags() == null ? 0 : m.tags().mismatches());
     }
 
     // -------------------------------------------------------------------------------- transitions

@@ -261,14 +261,15 @@ class ControlProtocolTest {
                 "rebuilding",
                 true,
                 List.of(
-                        new MemberStatus(0, "/d/d0.img", "active", null, -1, 1, 2, 3, 4, null),
+                        new MemberStatus(0, "/d/d0.img", "active", null, -1, 1, 2, 3, 4, null, 5),
                         new MemberStatus(1, "/d/n1.img", "rebuilding", "/d/d1.img", 1 << 20, 0, 0, 0, 0, null),
                         new MemberStatus(-1, "(missing)", "missing", null, -1, 0, 0, 0, 0, "not found at assembly")),
                 new SyncStatus("replace", 1 << 20, 1 << 30, 350 << 20, 5, 1),
                 10 << 20,
                 Long.MAX_VALUE,
                 List.of("0+4096"),
-                VolumeStatus.IoCounters.NONE);
+                VolumeStatus.IoCounters.NONE,
+                new VolumeStatus.Integrity(true, 64 << 20, 8192, 2, 0));
         JsonNode json = ControlProtocol.volume(v);
         assertEquals(
                 List.of(
@@ -285,7 +286,8 @@ class ControlProtocolTest {
                         "rebuildMinBytesPerSecond",
                         "rebuildMaxBytesPerSecond",
                         "lostRanges",
-                        "io"),
+                        "io",
+                        "integrity"),
                 names(json));
         assertEquals(
                 List.of(
@@ -298,8 +300,12 @@ class ControlProtocolTest {
                         "writeErrors",
                         "timeouts",
                         "correctedReads",
-                        "reason"),
+                        "reason",
+                        "checksumErrors"),
                 names(json.get("members").get(0)));
+        assertEquals(
+                List.of("verifyReads", "tagCacheBytes", "tagCacheHeldBytes", "tagLoads", "tagEvictions"),
+                names(json.get("integrity")));
         assertEquals(
                 List.of("action", "doneBytes", "totalBytes", "bytesPerSecond", "etaSeconds", "pending"),
                 names(json.get("sync")));

@@ -217,7 +217,6 @@ public final class IntegrityTags {
             }
         }
         if (!bad.isEmpty()) {
-            mismatches.addAndGet(bad.size());
             long[] offsets = new long[bad.size()];
             List<Long> fresh = new ArrayList<>(offsets.length);
             for (int i = 0; i < offsets.length; i++) {
@@ -227,6 +226,7 @@ public final class IntegrityTags {
                 }
             }
             if (!fresh.isEmpty()) {
+                mismatches.addAndGet(fresh.size());
                 listener.found(fresh.stream().mapToLong(Long::longValue).toArray());
             }
             throw new CorruptBlockException(memberName, offsets);
@@ -394,7 +394,7 @@ public final class IntegrityTags {
         return tagsOffsetBytes + offsetBytes / TAGGED_BYTES / TAGS_PER_BLOCK * BLOCK_BYTES;
     }
 
-    /** Blocks whose data failed verification (each time it was found). */
+    /** Blocks found not matching their tags: once per block until it is rewritten (then again if it rots again). */
     public long mismatches() {
         return mismatches.get();
     }

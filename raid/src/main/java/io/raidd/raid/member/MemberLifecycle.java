@@ -91,6 +91,11 @@ public final class MemberLifecycle implements AutoCloseable {
         }
     }
 
+    /** Whether ordinary reads check the members' integrity tags. */
+    public boolean verifyReads() {
+        return verifyReads;
+    }
+
     public TagCache tagCache() {
         return tagCache;
     }

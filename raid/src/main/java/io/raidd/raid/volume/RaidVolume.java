@@ -520,6 +520,11 @@ public final class RaidVolume implements BlockDevice {
         return engine.allocation(offsetBytes, lengthBytes);
     }
 
+    /** Whether reads check the members' integrity tags (see {@link RaidVolumeConfig#verifyReads}). */
+    public boolean verifyReads() {
+        return members.verifyReads();
+    }
+
     /** Makes every completed write durable on every usable member (fdatasync, in parallel). */
     @Override
     public void flush() throws IOException {
