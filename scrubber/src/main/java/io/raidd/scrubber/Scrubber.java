@@ -74,7 +74,17 @@ public final class Scrubber {
             LongSupplier epochMillis,
             boolean useTags,
             FindingClassifier.Policy policy) {
-        Scrubber s = new Scrubber(volume, runner, null, epochMillis, useTags, policy);
+        return open(volume, runner, null, epochMillis, useTags, policy);
+    }
+
+    static Scrubber open(
+            RaidVolume volume,
+            AgentRunner runner,
+            Duration every,
+            LongSupplier epochMillis,
+            boolean useTags,
+            FindingClassifier.Policy policy) {
+        Scrubber s = new Scrubber(volume, runner, every, epochMillis, useTags, policy);
         s.restore();
         return s;
     }

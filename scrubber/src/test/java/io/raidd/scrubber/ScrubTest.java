@@ -483,4 +483,36 @@ class ScrubTest {
             assertEquals(keys(flips), keysOf(st.findings()));
         }
     }
+
+    @Test
+    void theScheduleCountsFromTheLastScrubAndSurvivesARestart() throws IOException {
+        List<NamedDevice> m = create(1, 2);
+        fill(m, new Random(1));
+        java.time.Duration every = java.time.Duration.ofHours(1);
+        try (RaidVolume v = open(m);
+                VolumeAgents agents = agents(v)) {
+            Scrubber s = Scrubber.open(v, agents.runner(), every, millis::get, true, FindingClassifier.Policy.SAFE);
+            assertEquals(millis.get(), s.nextScheduledMillis(), "never scrubbed: due now");
+            s.startIfDue();
+            assertTrue(s.running());
+            run(s, agents);
+            long started = s.status().startedMillis();
+            assertEquals(started + every.toMillis(), s.nextScheduledMillis());
+            millis.addAndGet(every.toMillis() / 2);
+            s.startIfDue();
+            assertFalse(s.running(), "not due yet");
+        }
+        try (RaidVolume v = open(m);
+                VolumeAgents agents = agents(v)) {
+            Scrubber s = Scrubber.open(v, agents.runner(), every, millis::get, true, FindingClassifier.Policy.SAFE);
+            long due = s.nextScheduledMillis();
+            assertTrue(due > millis.get(), "the history says when");
+            millis.set(due);
+            s.startIfDue();
+            assertTrue(s.running());
+            run(s, agents);
+            assertEquals(1, s.status().history().size());
+            assertEquals("repair", s.status().mode());
+        }
+    }
 }
