@@ -515,4 +515,49 @@ class ScrubTest {
             assertEquals("repair", s.status().mode());
         }
     }
+
+    @Test
+    void aTornNewestRecordFallsBackToTheOlderSlot() throws IOException {
+        List<NamedDevice> m = create(5, 4);
+        fill(m, new Random(2));
+        try (RaidVolume v = open(m);
+                VolumeAgents agents = agents(v)) {
+            Scrubber s = scrubber(v, agents, true, FindingClassifier.Policy.SAFE);
+            scrub(s, agents, false);
+            scrub(s, agents, true);
+        }
+        // Tear the newest copy on every member: the slot the next-to-last write used survives.
+        ScrubRecord newest = null;
+        for (NamedDevice d : m) {
+            Superblock sb = SuperblockCodec.read(d.device());
+            RaiddArea area = RaiddArea.read(d.device(), sb);
+            for (int slot = 0; slot < 2; slot++) {
+                ScrubRecord r = ScrubRecord.decode(
+                        raw(
+                                d.device(),
+                                area.headroomOffsetBytes() + (long) slot * ScrubRecordDescriptor.SLOT_BYTES,
+                                ScrubRecordDescriptor.SLOT_BYTES),
+                        sb.setUuid(),
+                        null);
+                if (r != null && (newest == null || r.sequence() > newest.sequence())) {
+                    newest = r;
+                }
+            }
+        }
+        assertTrue(newest != null && newest.sequence() >= 2);
+        for (NamedDevice d : m) {
+            RaiddArea area = RaiddArea.read(d.device(), SuperblockCodec.read(d.device()));
+            long at = area.headroomOffsetBytes() + (newest.sequence() & 1) * ScrubRecordDescriptor.SLOT_BYTES + 100;
+            byte[] b = raw(d.device(), at, 1);
+            b[0] ^= 1;
+            d.device().write(at, ByteBuffer.wrap(b));
+        }
+        try (RaidVolume v = open(m);
+                VolumeAgents agents = agents(v)) {
+            ScrubStatus st =
+                    scrubber(v, agents, true, FindingClassifier.Policy.SAFE).status();
+            assertTrue(st.state().equals("finished") || st.state().equals("running"), st.toString());
+            assertEquals(1, st.history().size(), "the older record still has the first scrub: " + st);
+        }
+    }
 }
