@@ -15,6 +15,8 @@
 #     ./mvnw -B -ntp -q -pl cli -am package -DskipTests
 # Usage: bench/scrub.sh [level ...]        (default: 5 6)
 # Environment: MEMBER_SIZE (default 1G; 256M for a quick run), RUNS (2), CHUNK (512K),
+#              WARMUP (1: one check scrub first, not measured, so the JIT has compiled the scrub's
+#              loops as in a daemon that has been running; 0 to measure a cold start),
 #              WORK_PARENT (/dev/shm), RAIDD_JAVA_OPTS, ASPROF (path to async-profiler's
 #              libasyncProfiler.so: profiles raidd during each scrub, collapsed stacks into
 #              RESULTS or the repository root; keep such runs apart from the ones you quote)
@@ -25,6 +27,7 @@ if [ $# -gt 0 ]; then LEVELS=("$@"); else LEVELS=(5 6); fi
 MEMBER_SIZE=${MEMBER_SIZE:-1G}
 RUNS=${RUNS:-2}
 CHUNK=${CHUNK:-512K}
+WARMUP=${WARMUP:-1}
 WORK_PARENT=${WORK_PARENT:-/dev/shm}
 
 for tool in java fio python3; do
@@ -69,7 +72,8 @@ PY
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 
-echo "raidd scrub benchmark: member images of $MEMBER_SIZE on $WORK_PARENT, chunk $CHUNK, $RUNS runs"
+echo "raidd scrub benchmark: member images of $MEMBER_SIZE on $WORK_PARENT, chunk $CHUNK, $RUNS runs," \
+     "warm-up scrub: $WARMUP"
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r);" \
      "$(java -version 2>&1 | head -1); $(fio --version); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -99,17 +103,25 @@ for run in $(seq 1 "$RUNS"); do
             --refill_buffers --output-format=json --output="$DIR/fill.json" > /dev/null 2>&1
         sleep 3   # past the safe-mode delay (2 s): the volume is idle and clean
 
+        # scrub_until_done: the check scrub just started, polled until it ends
+        scrub_until_done() {
+            while true; do
+                raidctl --control "$SOCK" scrub status --json vol > "$DIR/scrub.json"
+                state=$(jget "$DIR/scrub.json" 'd["state"]')
+                [ "$state" = running ] || [ "$state" = queued ] || break
+                sleep 0.5
+            done
+        }
+        if [ "$WARMUP" = 1 ]; then
+            raidctl --control "$SOCK" scrub start --check vol > /dev/null
+            scrub_until_done
+        fi
         f1=$(floor "$DIR/floor-a.json" "${members[@]}")
         if [ -n "${ASPROF:-}" ]; then
             jcmd "$RAIDD_PID" JVMTI.agent_load "$ASPROF" "\"start,event=cpu,interval=1ms,threads\"" > /dev/null
         fi
         raidctl --control "$SOCK" scrub start --check vol > /dev/null
-        while true; do
-            raidctl --control "$SOCK" scrub status --json vol > "$DIR/scrub.json"
-            state=$(jget "$DIR/scrub.json" 'd["state"]')
-            [ "$state" = running ] || [ "$state" = queued ] || break
-            sleep 0.5
-        done
+        scrub_until_done
         [ "$state" = finished ] || { echo "scrub: scrub ended $state" >&2; cat "$DIR/scrub.json" >&2; exit 1; }
         if [ -n "${ASPROF:-}" ]; then
             jcmd "$RAIDD_PID" JVMTI.agent_load "$ASPROF" \
