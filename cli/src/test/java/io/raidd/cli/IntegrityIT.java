@@ -180,6 +180,19 @@ class IntegrityIT {
             long bytes;
             try (RaiddProcess raidd = RaiddProcess.start(members)) {
                 bytes = raidd.status("kill").path("sizeBytes").asLong();
+                // Every block written and the array clean again: the members' tags are on disk, so
+                // the writes below leave them stale there until flushed, as a crash finds them.
+                fill(raidd, scratch, bytes);
+                Await.until(
+                        () -> {
+                            try {
+                                return !raidd.status("kill").path("dirty").asBoolean(true);
+                            } catch (Exception e) {
+                                throw new RuntimeException(e);
+                            }
+                        },
+                        Duration.ofSeconds(60),
+                        "clean again after the fill");
                 CompletableFuture<Tools.Result> load = CompletableFuture.supplyAsync(() -> {
                     try {
                         return Tools.run(
@@ -201,7 +214,7 @@ class IntegrityIT {
                 });
                 // Killed in full flight: tags of the last writes may not be on the members.
                 Await.until(
-                        () -> ioCounter(raidd, "kill", "writeOps") > 20_000,
+                        () -> ioCounter(raidd, "kill", "writeOps") > 40_000,
                         Duration.ofSeconds(60),
                         "writes in flight");
                 raidd.kill();
