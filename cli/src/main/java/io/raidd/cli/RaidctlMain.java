@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
             RebuildCommand.class,
             WaitCommand.class,
             MonitorCommand.class,
-            InjectCommand.class
+            InjectCommand.class,
+            ScrubCommand.class
         })
 public final class RaidctlMain implements Runnable {
 

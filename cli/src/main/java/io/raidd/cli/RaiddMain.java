@@ -153,6 +153,13 @@ public final class RaiddMain implements Callable<Integer> {
     String stallTimeout;
 
     @Option(
+            names = "--scrub-every",
+            paramLabel = "DURATION",
+            description = "Start a repair scrub of every volume this long after the last one started (7d, 12h;"
+                    + " default: only when asked with raidctl scrub start).")
+    String scrubEvery;
+
+    @Option(
             names = {"-v", "--verbose"},
             description = "Log more.")
     boolean verbose;
@@ -218,6 +225,9 @@ public final class RaiddMain implements Callable<Integer> {
         }
         if (stallTimeout != null) {
             b.stallTimeout = DaemonConfig.parseDuration(stallTimeout);
+        }
+        if (scrubEvery != null) {
+            b.scrubEvery = DaemonConfig.parseDuration(scrubEvery);
         }
         return b.build();
     }

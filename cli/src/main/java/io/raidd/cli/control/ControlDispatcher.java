@@ -76,6 +76,10 @@ final class ControlDispatcher {
             List<VolumeStatus> volumes = service.status(r.volume());
             return ControlProtocol.status(volumes == null ? List.of() : volumes);
         }
+        if (request instanceof ControlRequest.Scrub r) {
+            ControlService.ScrubReply reply = service.scrub(r.volume(), r.action(), r.repair());
+            return ControlProtocol.scrub(ControlProtocol.oneLine(reply.message()), reply.status());
+        }
         String message;
         if (request instanceof ControlRequest.Fail r) {
             message = service.fail(r.volume(), r.member());

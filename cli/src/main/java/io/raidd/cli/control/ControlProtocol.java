@@ -72,8 +72,11 @@ public final class ControlProtocol {
     public static final int MAX_FLIP_BITS = 1_000_000;
 
     /** The commands, in the order the documentation lists them. */
-    public static final List<String> COMMANDS =
-            List.of("status", "fail", "remove", "add", "replace", "rebuild-limits", "wait", "monitor", "inject");
+    public static final List<String> COMMANDS = List.of(
+            "status", "fail", "remove", "add", "replace", "rebuild-limits", "wait", "monitor", "inject", "scrub");
+
+    /** What a {@code scrub} request may ask. */
+    public static final List<String> SCRUB_ACTIONS = List.of("start", "pause", "resume", "status");
 
     public static final List<String> FAULT_KINDS =
             List.of("fail", "eio-read", "eio-write", "hang", "slow", "flip-bits", "clear");
@@ -207,6 +210,23 @@ public final class ControlProtocol {
                 yield new ControlRequest.Inject(
                         f.string("volume", true), f.string("member", true), fault(f.object("fault")));
             }
+            case "scrub" -> {
+                f.allow("volume", "action", "mode");
+                String volume = f.string("volume", true);
+                String action = f.string("action", true);
+                if (!SCRUB_ACTIONS.contains(action)) {
+                    throw new ControlException("unknown scrub action '" + clip(action) + "' (actions: "
+                            + String.join(", ", SCRUB_ACTIONS) + ")");
+                }
+                String mode = f.string("mode", false);
+                if (mode != null && !action.equals("start")) {
+                    throw new ControlException("field 'mode' only applies to scrub action 'start'");
+                }
+                if (mode != null && !mode.equals("check") && !mode.equals("repair")) {
+                    throw new ControlException("scrub mode must be 'check' or 'repair', not '" + clip(mode) + "'");
+                }
+                yield new ControlRequest.Scrub(volume, action, mode == null || mode.equals("repair"));
+            }
             default ->
                 throw new ControlException(
                         "unknown command '" + clip(command) + "' (commands: " + String.join(", ", COMMANDS) + ")");
@@ -280,6 +300,12 @@ public final class ControlProtocol {
                 fault.put("count", s.count());
             }
         }
+        if (request instanceof ControlRequest.Scrub r) {
+            o.put("volume", r.volume()).put("action", r.action());
+            if (r.action().equals("start")) {
+                o.put("mode", r.repair() ? "repair" : "check");
+            }
+        }
         return o;
     }
 
@@ -328,6 +354,95 @@ public final class ControlProtocol {
         ObjectNode o = NODES.objectNode().put("ok", true).put("healthy", volume.healthy());
         o.set("volume", volume(volume));
         return o;
+    }
+
+    /** {@code {"ok":true,"message":..,"scrub":{..}}}: the reply to every scrub request. */
+    public static ObjectNode scrub(String message, io.raidd.scrubber.ScrubStatus status) {
+        ObjectNode o = ok(message);
+        o.set("scrub", scrubStatus(status));
+        return o;
+    }
+
+    /** A scrub's status as {@code raidctl scrub status --json} prints it. */
+    public static ObjectNode scrubStatus(io.raidd.scrubber.ScrubStatus s) {
+        ObjectNode o = NODES.objectNode()
+                .put("volume", s.volume())
+                .put("state", s.state())
+                .put("mode", s.mode())
+                .put("doneBytes", s.doneBytes())
+                .put("totalBytes", s.totalBytes())
+                .put("bytesPerSecond", s.bytesPerSecond())
+                .put("etaSeconds", s.etaSeconds())
+                .put(
+                        "started",
+                        s.startedMillis() == 0
+                                ? null
+                                : Instant.ofEpochMilli(s.startedMillis()).toString())
+                .put(
+                        "ended",
+                        s.endedMillis() == 0
+                                ? null
+                                : Instant.ofEpochMilli(s.endedMillis()).toString())
+                .put("found", s.found())
+                .put("repaired", s.repaired())
+                .put("unresolved", s.unresolved());
+        if (s.nextScheduledMillis() > 0) {
+            o.put("nextScheduled", Instant.ofEpochMilli(s.nextScheduledMillis()).toString());
+        }
+        o.set("members", memberCounts(s.members()));
+        ArrayNode findings = o.putArray("findings");
+        for (io.raidd.scrubber.Finding f : s.findings()) {
+            ObjectNode n = findings.addObject()
+                    .put("member", f.member())
+                    .put("slot", f.slot())
+                    .put("memberOffset", f.memberOffsetBytes())
+                    .put("lengthBytes", f.lengthBytes())
+                    .put("kind", f.kind().label())
+                    .put("cause", f.cause().label())
+                    .put("repaired", f.repaired())
+                    .put("unresolved", f.unresolved());
+            if (f.volumeOffsetBytes() >= 0) {
+                n.put("volumeOffset", f.volumeOffsetBytes());
+            } else {
+                n.putNull("volumeOffset");
+            }
+            if (!f.detail().isEmpty()) {
+                n.put("detail", f.detail());
+            }
+        }
+        ArrayNode history = o.putArray("history");
+        for (io.raidd.scrubber.ScrubStatus.Summary h : s.history()) {
+            ObjectNode n = history.addObject()
+                    .put("state", h.state())
+                    .put("mode", h.mode())
+                    .put("started", Instant.ofEpochMilli(h.startedMillis()).toString())
+                    .put(
+                            "ended",
+                            h.endedMillis() == 0
+                                    ? null
+                                    : Instant.ofEpochMilli(h.endedMillis()).toString())
+                    .put("doneBytes", h.doneBytes())
+                    .put("totalBytes", h.totalBytes())
+                    .put("bytesPerSecond", h.bytesPerSecond())
+                    .put("found", h.found())
+                    .put("repaired", h.repaired())
+                    .put("unresolved", h.unresolved());
+            n.set("members", memberCounts(h.members()));
+        }
+        return o;
+    }
+
+    private static ArrayNode memberCounts(List<io.raidd.scrubber.ScrubStatus.MemberCounts> counts) {
+        ArrayNode a = NODES.arrayNode();
+        for (io.raidd.scrubber.ScrubStatus.MemberCounts c : counts) {
+            a.addObject()
+                    .put("member", c.member())
+                    .put("slot", c.slot())
+                    .put("found", c.found())
+                    .put("repaired", c.repaired())
+                    .put("unresolved", c.unresolved());
+        }
+        return a;
     }
 
     public static ObjectNode subscribed() {

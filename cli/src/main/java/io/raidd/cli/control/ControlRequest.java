@@ -174,4 +174,25 @@ public sealed interface ControlRequest {
             return "inject " + volume + " " + member + " " + fault.kind() + what;
         }
     }
+
+    /**
+     * A scrub request: {@code start} (in repair mode unless {@code repair} is false), {@code pause},
+     * {@code resume} or {@code status}.
+     */
+    record Scrub(String volume, String action, boolean repair) implements ControlRequest {
+        @Override
+        public String command() {
+            return "scrub";
+        }
+
+        @Override
+        public boolean changing() {
+            return !action.equals("status");
+        }
+
+        @Override
+        public String describe() {
+            return "scrub " + action + (action.equals("start") ? (repair ? " --repair " : " --check ") : " ") + volume;
+        }
+    }
 }

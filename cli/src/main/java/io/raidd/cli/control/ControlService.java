@@ -55,6 +55,17 @@ public interface ControlService {
      */
     AutoCloseable subscribe(Consumer<ArrayEvent> listener);
 
+    /**
+     * A scrub request: {@code start} (repair or check), {@code pause}, {@code resume} or {@code
+     * status}; returns what was done and the scrub's status (the running one, else the last).
+     */
+    default ScrubReply scrub(String volume, String action, boolean repair) throws ControlException {
+        throw new ControlException("this raidd does not scrub");
+    }
+
+    /** What a scrub request did, and the scrub's status after it. */
+    record ScrubReply(String message, io.raidd.scrubber.ScrubStatus status) {}
+
     /** Fault injection on a live member (failure drills); refused unless the daemon allows it. */
     String inject(String volume, String member, FaultSpec fault) throws ControlException;
 

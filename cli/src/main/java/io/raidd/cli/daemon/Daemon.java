@@ -18,6 +18,7 @@ import io.raidd.raid.meta.ArrayOpener;
 import io.raidd.raid.parity.ParityKernels;
 import io.raidd.raid.volume.RaidVolume;
 import io.raidd.raid.volume.RaidVolumeConfig;
+import io.raidd.scrubber.Scrubber;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -45,7 +46,7 @@ public final class Daemon implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.raidd.daemon");
 
     /** One array being served. */
-    record Served(AssembledArray array, RaidVolume volume, VolumeAgents agents) {}
+    record Served(AssembledArray array, RaidVolume volume, VolumeAgents agents, Scrubber scrubber) {}
 
     private final DaemonConfig config;
     private final DeviceOpener opener;
@@ -224,7 +225,7 @@ public final class Daemon implements AutoCloseable {
                 used.add(m.device().device());
             }
             VolumeAgents agents = VolumeAgents.start(volume, config.rebuildLimits());
-            served.add(new Served(array, volume, agents));
+            served.add(new Served(array, volume, agents, Scrubber.open(volume, agents.runner(), config.scrubEvery())));
             events.emit(ArrayEvent.of(
                     EventType.NewArray, array.name(), "", array.geometry().toString()));
             if (array.degraded()) {

@@ -41,6 +41,7 @@ import java.util.Objects;
  * tag-cache 64M               # memory for integrity tags per volume (1 MiB of tags covers 1 GiB)
  * max-buffered 256M           # ceiling on client data held in memory (default: sized for the machine)
  * stall-timeout 3m            # close a connection that leaves replies unread (or stops mid-request) this long
+ * scrub-every 7d              # start a repair scrub of every volume this long after the last one began
  * </pre>
  */
 public record DaemonConfig(
@@ -63,7 +64,8 @@ public record DaemonConfig(
         java.util.Map<String, Boolean> verifyReadsByVolume,
         long tagCacheBytes,
         long maxBufferedBytes,
-        Duration stallTimeout) {
+        Duration stallTimeout,
+        Duration scrubEvery) {
 
     public static final Duration DEFAULT_MEMBER_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_SAFE_MODE_DELAY = Duration.ofSeconds(2);
@@ -126,6 +128,9 @@ public record DaemonConfig(
         }
         if (rebuildMinBytesPerSecond <= 0 || rebuildMaxBytesPerSecond <= 0) {
             throw new IllegalArgumentException("rebuild rates must be positive");
+        }
+        if (scrubEvery != null && (scrubEvery.isNegative() || scrubEvery.isZero())) {
+            throw new IllegalArgumentException("--scrub-every must be positive");
         }
         if (rebuildMinBytesPerSecond > rebuildMaxBytesPerSecond) {
             throw new IllegalArgumentException("--rebuild-min " + formatRate(rebuildMinBytesPerSecond)
@@ -193,6 +198,9 @@ public record DaemonConfig(
 
         public Duration stallTimeout = DEFAULT_STALL_TIMEOUT;
 
+        /** Null: scrubs only when asked. */
+        public Duration scrubEvery;
+
         public DaemonConfig build() {
             List<HostPort> addresses = new ArrayList<>(listen);
             if (!listenGiven && addresses.isEmpty()) {
@@ -220,7 +228,8 @@ public record DaemonConfig(
                     verifyReadsByVolume,
                     tagCacheBytes,
                     maxBufferedBytes != null ? maxBufferedBytes : NbdServerConfig.defaultMaxBufferedBytes(),
-                    stallTimeout);
+                    stallTimeout,
+                    scrubEvery);
         }
 
         /** Applies a config file; settings given later (flags) override or add to these. */
@@ -267,6 +276,7 @@ public record DaemonConfig(
                         case "tag-cache" -> tagCacheBytes = Sizes.parse(words[1]);
                         case "max-buffered" -> maxBufferedBytes = parseSize(words[1]);
                         case "stall-timeout" -> stallTimeout = parseDuration(words[1]);
+                        case "scrub-every" -> scrubEvery = parseDuration(words[1]);
                         default -> throw new IllegalArgumentException("unknown setting '" + words[0] + "'");
                     }
                 } catch (ArrayIndexOutOfBoundsException e) {
@@ -340,7 +350,7 @@ public record DaemonConfig(
         };
     }
 
-    /** {@code 30s}, {@code 500ms}, {@code 2m}, or ISO-8601 ({@code PT30S}). */
+    /** {@code 30s}, {@code 500ms}, {@code 2m}, {@code 12h}, {@code 7d}, or ISO-8601 ({@code PT30S}). */
     public static Duration parseDuration(String text) {
         String s = text.trim().toLowerCase(Locale.ROOT);
         try {
@@ -355,6 +365,12 @@ public record DaemonConfig(
             }
             if (s.endsWith("m")) {
                 return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
+            }
+            if (s.endsWith("h")) {
+                return Duration.ofHours(Long.parseLong(s.substring(0, s.length() - 1)));
+            }
+            if (s.endsWith("d")) {
+                return Duration.ofDays(Long.parseLong(s.substring(0, s.length() - 1)));
             }
             return Duration.parse(text);
         } catch (RuntimeException e) {

@@ -333,6 +333,25 @@ final class DaemonControl implements ControlService {
     }
 
     @Override
+    public ScrubReply scrub(String volume, String action, boolean repair) throws ControlException {
+        Daemon.Served s = served(volume);
+        io.raidd.scrubber.Scrubber scrubber = s.scrubber();
+        String message;
+        try {
+            message = switch (action) {
+                case "start" -> scrubber.start(repair);
+                case "pause" -> scrubber.pause();
+                case "resume" -> scrubber.resume();
+                case "status" -> "scrub status of " + volume;
+                default -> throw new ControlException("unknown scrub action '" + action + "'");
+            };
+        } catch (IllegalStateException e) {
+            throw new ControlException(e.getMessage());
+        }
+        return new ScrubReply(message, scrubber.status());
+    }
+
+    @Override
     public AutoCloseable subscribe(Consumer<ArrayEvent> listener) {
         return daemon.events().subscribe(listener);
     }

@@ -100,6 +100,49 @@ public final class LoadedStripe {
     }
 
     /**
+     * Writes {@code lengthBytes} of {@code position}'s block from {@code fromBytes} on to all of the
+     * slot's writers; fails members whose write fails. Returns the successful member writes.
+     */
+    int rewriteRange(MemberLifecycle members, int position, int fromBytes, int lengthBytes) throws IOException {
+        if (fromBytes < 0 || lengthBytes <= 0 || fromBytes + lengthBytes > lengthBytes()) {
+            throw new IllegalArgumentException("range " + fromBytes + "+" + lengthBytes + " outside the block");
+        }
+        IoBatch writes = new IoBatch();
+        int issued = 0;
+        for (Member m : view.writers(slots[position])) {
+            writes.write(
+                    m, memberOffsets[position] + fromBytes, ByteBuffer.wrap(blocks[position], fromBytes, lengthBytes));
+            issued++;
+        }
+        if (issued == 0) {
+            return 0;
+        }
+        List<IoBatch.Op> failed = writes.await(members.timeoutNs());
+        members.failMembers(failed);
+        return issued - failed.size();
+    }
+
+    /** The member {@code position} was (or would have been) read from; null when none holds it current. */
+    public Member reader(int position) {
+        return view.reader(slots[position], memberOffsets[position] + lengthBytes);
+    }
+
+    /** The slot's primary member, for names in reports. */
+    public Member member(int position) {
+        return view.member(slots[position]);
+    }
+
+    /** Whether a member holds current data for {@code position} (so a failed read of it is a read error). */
+    public boolean readable(int position) {
+        return reader(position) != null;
+    }
+
+    /** Whether {@code position} can be written (a member of its slot is live). */
+    public boolean writable(int position) {
+        return view.writable(slots[position]);
+    }
+
+    /**
      * Records the integrity tags of every position's block as loaded (and regenerated) now, on the
      * members that hold it in sync: for a resync, which holds the stripe lock and has made the
      * stripe consistent, and trusts its data over tags that an unclean stop may have left stale.

@@ -172,6 +172,11 @@ final class MirrorStripes implements StripeAccess {
 
     @Override
     public LoadedStripe load(long chunk) throws IOException {
+        return load(chunk, Member.Verify.AS_CONFIGURED);
+    }
+
+    @Override
+    public LoadedStripe load(long chunk, Member.Verify verify) throws IOException {
         int len = chunkLength(chunk);
         StripeView view = view();
         byte[][] blocks = Scratch.get().blocks(copies, len);
@@ -187,7 +192,7 @@ final class MirrorStripes implements StripeAccess {
         IoBatch.Op[] ops = new IoBatch.Op[copies];
         for (int c = 0; c < copies; c++) {
             if (copyReadable(view, chunk, c)) {
-                ops[c] = reads.read(copyReader(view, chunk, c), offsets[c], ByteBuffer.wrap(blocks[c], 0, len));
+                ops[c] = reads.read(copyReader(view, chunk, c), offsets[c], ByteBuffer.wrap(blocks[c], 0, len), verify);
             }
         }
         members.failMembers(reads.await(members.timeoutNs()));
@@ -242,5 +247,10 @@ final class MirrorStripes implements StripeAccess {
     @Override
     public int rewrite(LoadedStripe st, int position, Member only) throws IOException {
         return st.rewrite(members, position, only);
+    }
+
+    @Override
+    public MemberLifecycle lifecycleOf() {
+        return members;
     }
 }

@@ -123,6 +123,11 @@ final class ParityStripes implements StripeAccess {
      * Caller holds the stripe lock. Nothing is regenerated.
      */
     LoadedStripe loadHull(long stripe, int lo, int hi, int suspect, StripeView view) throws IOException {
+        return loadHull(stripe, lo, hi, suspect, view, Member.Verify.AS_CONFIGURED);
+    }
+
+    LoadedStripe loadHull(long stripe, int lo, int hi, int suspect, StripeView view, Member.Verify verify)
+            throws IOException {
         int len = hi - lo;
         byte[][] blocks = Scratch.get().blocks(n, len);
         int[] slots = new int[n];
@@ -141,7 +146,7 @@ final class ParityStripes implements StripeAccess {
             IoBatch reads = new IoBatch();
             for (int d = 0; d < n; d++) {
                 if (!st.unreadable[d] && !loaded[d]) {
-                    view.read(reads, d, offsets[d], ByteBuffer.wrap(blocks[d], 0, len));
+                    view.read(reads, d, offsets[d], ByteBuffer.wrap(blocks[d], 0, len), verify);
                     loaded[d] = true;
                 }
             }
@@ -492,6 +497,27 @@ final class ParityStripes implements StripeAccess {
     }
 
     @Override
+    public LoadedStripe load(long stripe, Member.Verify verify) throws IOException {
+        return loadHull(stripe, 0, chunkBytes, -1, view(stripe), verify);
+    }
+
+    @Override
+    public int[] syndromePositions(long stripe) {
+        int[] out = new int[k + 2];
+        for (int i = 0; i < k; i++) {
+            out[layout.syndromeIndex(stripe, i)] = layout.dataDisk(stripe, i);
+        }
+        out[k] = layout.pDisk(stripe);
+        out[k + 1] = layout.qDisk(stripe);
+        return out;
+    }
+
+    @Override
+    public ParityKernel kernel() {
+        return kernel;
+    }
+
+    @Override
     public void regenerate(LoadedStripe stripe) throws IOException {
         regenerateUnreadable(stripe);
     }
@@ -544,5 +570,10 @@ final class ParityStripes implements StripeAccess {
     @Override
     public int rewrite(LoadedStripe st, int position, Member only) throws IOException {
         return st.rewrite(members, position, only);
+    }
+
+    @Override
+    public MemberLifecycle lifecycleOf() {
+        return members;
     }
 }

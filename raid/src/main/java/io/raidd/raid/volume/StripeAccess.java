@@ -1,6 +1,7 @@
 package io.raidd.raid.volume;
 
 import io.raidd.raid.member.Member;
+import io.raidd.raid.member.MemberLifecycle;
 import java.io.IOException;
 
 /**
@@ -101,6 +102,29 @@ public interface StripeAccess {
     LoadedStripe load(long stripe) throws IOException;
 
     /**
+     * {@link #load(long)}, checking integrity tags as {@code verify} says: {@link
+     * Member.Verify#NEVER} returns the bytes as the members hold them, which is what a scrub that
+     * checks tags itself wants (a mismatch is then data to classify, not a read error).
+     */
+    default LoadedStripe load(long stripe, Member.Verify verify) throws IOException {
+        return load(stripe);
+    }
+
+    /**
+     * RAID-4/5/6: the stripe's positions in syndrome order ({@link
+     * io.raidd.raid.parity.Raid6Recovery}'s): data 0..k-1, then P, then Q (-1 without Q). Null
+     * for levels without parity.
+     */
+    default int[] syndromePositions(long stripe) {
+        return null;
+    }
+
+    /** The parity kernel the volume computes P and Q with; null for levels without parity. */
+    default io.raidd.raid.parity.ParityKernel kernel() {
+        return null;
+    }
+
+    /**
      * Recomputes the blocks of the unreadable positions from the readable ones (data from
      * redundancy, parity from data, a copy from a readable copy).
      *
@@ -125,6 +149,19 @@ public interface StripeAccess {
      * member whose write fails is failed. Returns how many member writes succeeded.
      */
     int rewrite(LoadedStripe stripe, int position, Member only) throws IOException;
+
+    /**
+     * Writes {@code lengthBytes} of one position's block from {@code fromBytes} on (relative to the
+     * position's start) to every member that must hold them, integrity tags recomputed from the
+     * bytes: a scrub rewrites only the blocks it proved bad. Returns how many member writes
+     * succeeded; a member whose write fails is failed.
+     */
+    default int rewriteRange(LoadedStripe stripe, int position, int fromBytes, int lengthBytes) throws IOException {
+        return stripe.rewriteRange(lifecycleOf(), position, fromBytes, lengthBytes);
+    }
+
+    /** The member lifecycle writes report failures to (implementations have one). */
+    MemberLifecycle lifecycleOf();
 
     /** {@link #rewrite(LoadedStripe, int, Member)} to every member that must hold the block. */
     default int rewrite(LoadedStripe stripe, int position) throws IOException {

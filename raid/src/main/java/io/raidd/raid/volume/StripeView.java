@@ -94,6 +94,12 @@ final class StripeView {
         return m == null ? null : batch.read(m, memberOffsetBytes, dst);
     }
 
+    /** {@link #read(IoBatch, int, long, ByteBuffer)}, checking integrity tags as {@code verify} says. */
+    IoBatch.Op read(IoBatch batch, int slot, long memberOffsetBytes, ByteBuffer dst, Member.Verify verify) {
+        Member m = reader(slot);
+        return m == null ? null : batch.read(m, memberOffsetBytes, dst, verify);
+    }
+
     /** Writes {@code src} to every member that must hold {@code slot}'s bytes. */
     void write(IoBatch batch, int slot, long memberOffsetBytes, ByteBuffer src) {
         boolean first = true;
