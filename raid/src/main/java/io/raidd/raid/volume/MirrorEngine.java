@@ -116,10 +116,12 @@ final class MirrorEngine implements VolumeEngine {
                 if (failedRead.failure instanceof CorruptBlockException corrupt && p.lengthBytes() > BLOCK_BYTES) {
                     // Each copy may be bad in other blocks of the piece: served block by block, the
                     // failed copy counted bad only in its bad blocks.
+                    // Whole blocks, so that a repair rewrites every bad block in full.
                     long[] badRanges = corrupt.rangesWithin(failedRead.offsetBytes, p.lengthBytes());
-                    for (int in = p.inChunkBytes(); in < p.endInChunkBytes(); ) {
-                        int len = Math.min(p.endInChunkBytes() - in, BLOCK_BYTES - in % BLOCK_BYTES);
-                        int at = in - p.inChunkBytes();
+                    ByteBuffer block = ByteBuffer.allocate(BLOCK_BYTES);
+                    for (int in = p.inChunkBytes() / BLOCK_BYTES * BLOCK_BYTES; in < p.endInChunkBytes(); ) {
+                        int len = Math.min(BLOCK_BYTES, s.chunkBytes - in);
+                        int at = in - p.inChunkBytes(); // may be negative for the first block
                         boolean[] badHere = new boolean[copies];
                         for (int r = 0; r < badRanges.length; r += 2) {
                             if (at < badRanges[r + 1] && at + len > badRanges[r]) {
@@ -130,9 +132,12 @@ final class MirrorEngine implements VolumeEngine {
                         }
                         serveFromCopies(
                                 view,
-                                new Piece(p.chunk(), in, len, p.bufferOffsetBytes() + at),
-                                dst.slice(dst.position() + at, len),
+                                new Piece(p.chunk(), in, len, 0),
+                                block.clear().limit(len),
                                 badHere);
+                        int from = Math.max(in, p.inChunkBytes());
+                        int to = Math.min(in + len, p.endInChunkBytes());
+                        dst.put(from - p.inChunkBytes() + dst.position(), block, from - in, to - from);
                         in += len;
                     }
                     return;

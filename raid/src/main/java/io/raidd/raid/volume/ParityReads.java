@@ -71,6 +71,8 @@ final class ParityReads {
     }
 
     /** Serves a piece whose member is not readable or could not read it, and repairs the member. */
+    private static final int BLOCK = io.raidd.raid.md.TagBlockDescriptor.TAGGED_BYTES;
+
     private void reconstructRead(Piece p, ByteBuffer dst, IoBatch.Op failedRead) throws IOException {
         long stripe = s.stripeOf(p);
         int disk = s.layout.dataDisk(stripe, s.dataIndexOf(p));
@@ -86,9 +88,13 @@ final class ParityReads {
             }
             // A member that failed only its integrity check is read again: its good blocks count.
             boolean suspect = failedRead != null && !(failedRead.failure instanceof CorruptBlockException);
-            LoadedStripe st = s.loadHull(stripe, p.inChunkBytes(), p.endInChunkBytes(), suspect ? disk : -1, view);
+            // Whole 4 KiB blocks: a repair rewrites (and retags) every block it touches in full, never
+            // part of a bad block over the rest of it.
+            int lo = p.inChunkBytes() / BLOCK * BLOCK;
+            int hi = Math.min(s.chunkBytes, (p.endInChunkBytes() + BLOCK - 1) / BLOCK * BLOCK);
+            LoadedStripe st = s.loadHull(stripe, lo, hi, suspect ? disk : -1, view);
             s.regenerateUnreadable(st);
-            dst.put(st.blocks[disk], 0, p.lengthBytes());
+            dst.put(st.blocks[disk], p.inChunkBytes() - lo, p.lengthBytes());
             s.repair(st);
         }
     }

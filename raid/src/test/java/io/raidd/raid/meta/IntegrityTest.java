@@ -129,7 +129,7 @@ class IntegrityTest {
     @ParameterizedTest(name = "RAID-{0} of {1}: flipped bits are never served and reads repair them")
     @CsvSource({"5, 4", "6, 5", "1, 2", "1, 3", "10, 4"})
     void flippedBitsAreNeverServedAndReadsRepairThem(int level, int n) throws IOException {
-        long seed = System.nanoTime();
+        long seed = Long.getLong("raidd.test.seed", System.nanoTime());
         System.out.println("IntegrityTest seed " + seed);
         Random random = new Random(seed);
         List<NamedDevice> m = create(level, n);
@@ -211,7 +211,7 @@ class IntegrityTest {
     @ParameterizedTest(name = "RAID-{0}: damaged tags are unknown tags, never bad data")
     @CsvSource({"5, 4", "6, 5", "1, 2"})
     void damagedTagsAreNeverTakenForBadData(int level, int n) throws IOException {
-        long seed = System.nanoTime();
+        long seed = Long.getLong("raidd.test.seed", System.nanoTime());
         System.out.println("IntegrityTest seed " + seed);
         Random random = new Random(seed);
         List<NamedDevice> m = create(level, n);
