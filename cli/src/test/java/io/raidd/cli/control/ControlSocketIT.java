@@ -113,7 +113,11 @@ class ControlSocketIT {
         assertTrue(human.out().contains("         Level : raid6\n"), human.out());
         assertTrue(human.out().contains("          Sync : idle\n"), human.out());
         assertTrue(human.out().contains("  Rebuild Rate : min 10.0 MiB/s, max unlimited\n"), human.out());
-        assertTrue(human.out().contains("     1  active              0          0         0          0  /d/d1.img\n"));
+        assertTrue(
+                human.out()
+                        .contains(
+                                "     1  active              0          0         0          0         0  /d/d1.img\n"),
+                human.out());
         assertTrue(human.out().contains("\nvol1\n"), human.out());
 
         // --control after the subcommand works as well as before it.
