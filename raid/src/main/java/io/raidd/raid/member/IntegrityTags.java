@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
 
 /**
  * The integrity tags of one member's data area (CRC32C per 4 KiB block, {@link
@@ -156,28 +157,48 @@ public final class IntegrityTags {
         }
         long trusted = trustedBelowBytes;
         int blocks = data.remaining() / TAGGED_BYTES;
+        ByteBuffer view = data.duplicate();
+        CRC32C crc = CRC.get();
+        TagPage page = null;
         for (int i = 0; i < blocks; i++) {
             long block = offsetBytes / TAGGED_BYTES + i;
             if (block >= dataBlocks || block * TAGGED_BYTES >= trusted) {
                 continue;
             }
-            TagPage page = pages.get(block / TAGS_PER_BLOCK);
-            if (page == null) {
-                return false;
+            if (page == null || page.index != block / TAGS_PER_BLOCK) {
+                page = pages.get(block / TAGS_PER_BLOCK);
+                if (page == null) {
+                    return false;
+                }
+                page.referenced = true;
             }
-            page.referenced = true;
-            int expected = page.get((int) (block % TAGS_PER_BLOCK));
-            if (expected != UNKNOWN
-                    && expected != TagBlock.tagOf(data.slice(data.position() + i * TAGGED_BYTES, TAGGED_BYTES))) {
+            // Read without the page's lock: a tag changing under a racing write reads as a mismatch
+            // at worst, and a mismatch sends the read to the blocking path, which checks under lock.
+            int expected = page.tags[(int) (block % TAGS_PER_BLOCK)];
+            if (expected != UNKNOWN && expected != tagOf(view, data.position() + i * TAGGED_BYTES, crc)) {
                 return false;
             }
         }
         return true;
     }
 
+    private static final ThreadLocal<CRC32C> CRC = ThreadLocal.withInitial(CRC32C::new);
+
+    /** {@link TagBlock#tagOf} of the block at {@code start} of {@code view}, without allocating. */
+    private static int tagOf(ByteBuffer view, int start, CRC32C crc) {
+        view.limit(start + TAGGED_BYTES);
+        view.position(start);
+        crc.reset();
+        crc.update(view);
+        int c = (int) crc.getValue();
+        return c == UNKNOWN ? 1 : c;
+    }
+
     /** Checks {@code data} (whole blocks from {@code offsetBytes}); rereads mismatches under their lock. */
     private void verify(long offsetBytes, ByteBuffer data) throws IOException {
         long trusted = trustedBelowBytes;
+        ByteBuffer view = data.duplicate();
+        CRC32C crc = CRC.get();
         int blocks = data.remaining() / TAGGED_BYTES;
         List<Integer> suspects = null;
         for (int i = 0; i < blocks; i++) {
@@ -186,8 +207,7 @@ public final class IntegrityTags {
                 continue;
             }
             int expected = tag(block);
-            if (expected != UNKNOWN
-                    && expected != TagBlock.tagOf(data.slice(data.position() + i * TAGGED_BYTES, TAGGED_BYTES))) {
+            if (expected != UNKNOWN && expected != tagOf(view, data.position() + i * TAGGED_BYTES, crc)) {
                 if (suspects == null) {
                     suspects = new ArrayList<>(2);
                 }
