@@ -24,6 +24,7 @@ import io.raidd.raid.md.TagBlockDescriptor;
 import io.raidd.raid.meta.ArrayOpener;
 import io.raidd.raid.volume.RaidVolume;
 import io.raidd.raid.volume.RaidVolumeConfig;
+import io.raidd.testimages.Unclosable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

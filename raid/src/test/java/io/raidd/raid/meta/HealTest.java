@@ -26,6 +26,7 @@ import io.raidd.raid.member.MemberState;
 import io.raidd.raid.volume.RaidVolume;
 import io.raidd.raid.volume.RaidVolumeConfig;
 import io.raidd.testimages.MdOracle;
+import io.raidd.testimages.Unclosable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

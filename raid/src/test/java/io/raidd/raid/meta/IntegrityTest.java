@@ -19,6 +19,7 @@ import io.raidd.raid.md.Superblock;
 import io.raidd.raid.md.SuperblockCodec;
 import io.raidd.raid.volume.RaidVolume;
 import io.raidd.raid.volume.RaidVolumeConfig;
+import io.raidd.testimages.Unclosable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

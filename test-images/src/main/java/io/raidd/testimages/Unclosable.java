@@ -1,4 +1,4 @@
-package io.raidd.scrubber;
+package io.raidd.testimages;
 
 import io.raidd.blockdev.BlockDevice;
 import io.raidd.blockdev.Extent;
@@ -7,10 +7,10 @@ import java.nio.ByteBuffer;
 import java.util.List;
 
 /** A device that outlives the volume that closes it, so a test can assemble its members again. */
-final class Unclosable implements BlockDevice {
+public final class Unclosable implements BlockDevice {
     private final BlockDevice inner;
 
-    Unclosable(BlockDevice inner) {
+    public Unclosable(BlockDevice inner) {
         this.inner = inner;
     }
 
