@@ -37,36 +37,11 @@ class FailurePolicyIT {
     private static final long SEED = Long.getLong("raidd.test.seed", System.nanoTime());
 
     private static List<String> fio(String uri, Path output, int seconds, long jobBytes) {
-        return List.of(
-                Tools.require("fio", "fio"),
-                "--name=policy",
-                "--ioengine=nbd",
-                "--uri=" + uri,
-                "--rw=randwrite",
-                "--bs=4k",
-                "--iodepth=8",
-                "--numjobs=2",
-                "--size=" + jobBytes,
-                "--offset_increment=" + jobBytes,
-                "--verify=crc32c",
-                "--verify_fatal=1",
-                "--verify_backlog=64",
-                "--verify_state_save=0",
-                "--randrepeat=1",
-                "--time_based",
-                "--runtime=" + seconds,
-                "--output-format=json",
-                "--output=" + output);
+        return VerifyingFio.args("policy", uri, output, seconds, jobBytes);
     }
 
     private static CompletableFuture<Tools.Result> start(List<String> command) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return Tools.run(FIO_TIMEOUT, command);
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        return VerifyingFio.start(command, FIO_TIMEOUT);
     }
 
     /** fio's report after a clean run (exit 0, no job error, blocks verified). */

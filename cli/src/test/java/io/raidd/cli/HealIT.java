@@ -32,37 +32,8 @@ class HealIT {
     /** The rebuild is slowed to this while fio runs, so it certainly happens under load. */
     private static final String[] RATES = {"--rebuild-max", "16M", "--rebuild-min", "8M"};
 
-    private static List<String> fioArgs(String uri, Path output, int seconds, long jobBytes) {
-        return List.of(
-                Tools.require("fio", "fio"),
-                "--name=heal",
-                "--ioengine=nbd",
-                "--uri=" + uri,
-                "--rw=randwrite",
-                "--bs=4k",
-                "--iodepth=8",
-                "--numjobs=2",
-                "--size=" + jobBytes,
-                "--offset_increment=" + jobBytes,
-                "--verify=crc32c",
-                "--verify_fatal=1",
-                "--verify_backlog=64",
-                "--verify_state_save=0",
-                "--randrepeat=1",
-                "--time_based",
-                "--runtime=" + seconds,
-                "--output-format=json",
-                "--output=" + output);
-    }
-
     private static CompletableFuture<Tools.Result> fio(String uri, Path output, int seconds, long jobBytes) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return Tools.run(FIO_TIMEOUT, fioArgs(uri, output, seconds, jobBytes));
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        return VerifyingFio.start(VerifyingFio.args("heal", uri, output, seconds, jobBytes), FIO_TIMEOUT);
     }
 
     /** fio exited 0, every job reported error 0, and it did verify blocks. */
